@@ -1,0 +1,89 @@
+import { ActorStoppedError, AskTimeoutError } from './errors.js';
+import { type ActorRef, LocalRef, type MessageTarget, targetOf } from './ref.js';
+import type { System } from './system.js';
+
+/** Sends a message; never throws: a message to a stopped or unknown actor is recorded as a dead letter. */
+export function dispatch<Msg>(ref: ActorRef<Msg>, message: Msg): void {
+  targetOf(ref).deliver(message);
+}
+
+/**
+ * Sends the message made by `make` with a one-shot reply ref and resolves
+ * with the first reply. Rejects with `AskTimeoutError` (naming the actor's
+ * path) when no reply comes within `timeoutMs` on the runtime's clock, and
+ * with `ActorStoppedError` at once when the actor has already stopped. A
+ * reply that arrives after the timeout is recorded as a dead letter.
+ */
+export function ask<Msg, Reply>(
+  ref: ActorRef<Msg>,
+  make: (replyTo: ActorRef<Reply>) => Msg,
+  timeoutMs: number,
+): Promise<Reply> {
+  if (!(timeoutMs > 0)) return Promise.reject(new RangeError(`ask timeout must be > 0 ms, got ${timeoutMs}`));
+  const target = targetOf(ref);
+  const system = target.system;
+  return new Promise<Reply>((resolve, reject) => {
+    const reply = new ReplyTarget(system, `${target.path}/$ask`, resolve, reject);
+    system.pendingAsks.add(reply);
+    system.counters.pendingAsks++;
+    reply.arm(timeoutMs, target.path);
+    let message: Msg;
+    try {
+      message = make(new LocalRef<Reply>(reply, '$ask'));
+    } catch (error) {
+      reply.settle();
+      reject(error);
+      return;
+    }
+    if (isStopped(target)) {
+      system.deadLetter(target.path, message, 'stopped');
+      reply.settle();
+      reject(new ActorStoppedError(target.path));
+      return;
+    }
+    target.deliver(message);
+  });
+}
+
+function isStopped(target: MessageTarget): boolean {
+  return (target as { isStopped?: boolean }).isStopped === true;
+}
+
+/** The one-shot target behind an ask's reply ref. */
+export class ReplyTarget implements MessageTarget {
+  private settled = false;
+  private timer: { cancel(): void } | undefined;
+
+  constructor(
+    readonly system: System,
+    readonly path: string,
+    private readonly onReply: (reply: never) => void,
+    private readonly onFail: (error: Error) => void,
+  ) {}
+
+  arm(timeoutMs: number, askedPath: string): void {
+    this.timer = this.system.clock.setTimeout(() => {
+      if (this.settle()) this.onFail(new AskTimeoutError(askedPath, timeoutMs));
+    }, timeoutMs);
+  }
+
+  deliver(message: unknown): void {
+    if (this.settle()) this.onReply(message as never);
+    else this.system.deadLetter(this.path, message, 'ask-expired');
+  }
+
+  /** Rejects a pending ask because the runtime is stopping. */
+  abort(error: Error): void {
+    if (this.settle()) this.onFail(error);
+  }
+
+  /** Marks the ask finished; true the first time only. */
+  settle(): boolean {
+    if (this.settled) return false;
+    this.settled = true;
+    this.timer?.cancel();
+    this.system.pendingAsks.delete(this);
+    this.system.counters.pendingAsks--;
+    return true;
+  }
+}

@@ -1,0 +1,569 @@
+import { toError } from '../errors.js';
+import { backoffDelay } from './backoff.js';
+import type { ActorContext, Behaviour, PersistentContext, SpawnOptions } from './behaviour.js';
+import type { TimerHandle } from './clock.js';
+import { EscalationError, RestartBudgetExceededError, SpawnError } from './errors.js';
+import type { StopReason } from './events.js';
+import { Mailbox } from './mailbox.js';
+import type { ActorMetrics, ActorStatus } from './metrics.js';
+import { type HostContext, type HostRef, sendToHost, spawnHost, spawnPersistentHost, stopHost } from './nact-host.js';
+import { type ActorRef, type AnyActorRef, LocalRef, type MessageTarget, type Terminated, targetOf } from './ref.js';
+import { type ResolvedSupervision, admitRestart, directiveFor, resolveSupervision } from './supervision.js';
+import type { System } from './system.js';
+import { TimerSet } from './timers.js';
+
+/** The parent side of supervision: an actor cell, or the runtime's guardian for top-level actors. */
+export interface Supervisor {
+  readonly path: string;
+  readonly children: Map<string, ActorCell>;
+  readonly acceptsChildren: boolean;
+  childFailed(child: ActorCell, error: Error, message: unknown): void;
+}
+
+const NAME = /^[A-Za-z0-9_.~-]+$/;
+
+/** Marks a nact message as "drain the mailbox" for one incarnation; anything else a host gets is a replayed event. */
+interface DrainToken {
+  readonly incarnation: number;
+}
+
+/**
+ * One actor: its mailbox, its place in the tree, its supervision, and the nact
+ * actor that hosts its current incarnation. Messages are queued here and
+ * handed to the host in batches: one nact turn drains up to `batchSize`
+ * messages, then yields to I/O (nact runs each of its messages in its own
+ * `setImmediate`), which is what makes delivery several times cheaper than a
+ * nact message per user message.
+ */
+export class ActorCell implements MessageTarget, Supervisor {
+  readonly ref: LocalRef<unknown>;
+  readonly path: string;
+  readonly children = new Map<string, ActorCell>();
+  readonly policy: ResolvedSupervision;
+
+  private readonly mailbox = new Mailbox<unknown>();
+  /** Read by the context and by `superviseChild`; not part of the public API. */
+  readonly timers: TimerSet<unknown>;
+  readonly restartLog: number[] = [];
+  private readonly id: number;
+  private status: ActorStatus = 'running';
+  private incarnationNumber = 0;
+  private host: HostRef | undefined;
+  private token: DrainToken = { incarnation: 0 };
+  private scheduled = false;
+  private processing = false;
+  private state: unknown;
+  private persistFn: ((message: unknown) => Promise<void>) | undefined;
+  private pendingRestart: TimerHandle | undefined;
+  private idleWaiters: (() => void)[] = [];
+  private stopping: Promise<void> | undefined;
+  private watchers: Map<MessageTarget, unknown> | undefined;
+  private readonly watching = new Set<ActorCell>();
+  private faultVersion = -1;
+  private faultsApply = false;
+  private processedCount = 0;
+  private failedCount = 0;
+  private restartCount = 0;
+  private lastError: Error | undefined;
+  private readonly context: CellContext;
+
+  constructor(
+    readonly system: System,
+    readonly parent: Supervisor,
+    readonly name: string,
+    readonly behaviour: Behaviour<unknown>,
+    policy: ResolvedSupervision,
+  ) {
+    this.id = system.nextId();
+    this.path = parent.path === '/' ? `/${name}` : `${parent.path}/${name}`;
+    this.ref = new LocalRef(this, name);
+    this.policy = policy;
+    this.timers = new TimerSet(system.clock, (message) => this.deliver(message));
+    this.context = new CellContext(this);
+  }
+
+  /** Creates, registers with its parent and starts a new child cell. */
+  static spawn(system: System, parent: Supervisor, behaviour: Behaviour<unknown>, options: SpawnOptions | undefined): ActorCell {
+    const name = options?.name ?? `$${system.nextId()}`;
+    if (options?.name !== undefined && !NAME.test(name)) throw new SpawnError(`actor name "${name}" may hold only letters, digits and _.~-`);
+    if (!parent.acceptsChildren) throw new SpawnError(`cannot spawn "${name}": ${parent.path} is stopping or stopped`);
+    if (parent.children.has(name)) throw new SpawnError(`${parent.path} already has a child named "${name}"`);
+    if (behaviour.kind === 'persistent' && !system.persistence) {
+      throw new SpawnError(`persistent actor "${name}" needs a runtime created with a persistence engine`);
+    }
+    const cell = new ActorCell(system, parent, name, behaviour, resolveSupervision(options?.supervision));
+    parent.children.set(name, cell);
+    system.counters.spawned++;
+    system.counters.liveActors++;
+    system.emit({ type: 'spawned', path: cell.path, at: system.clock.now() });
+    cell.startIncarnation();
+    return cell;
+  }
+
+  get isStopped(): boolean {
+    return this.status === 'stopped';
+  }
+
+  get acceptsChildren(): boolean {
+    return this.status !== 'stopped' && this.status !== 'stopping';
+  }
+
+  get incarnation(): number {
+    return this.incarnationNumber;
+  }
+
+  deliver(message: unknown): void {
+    const status = this.status;
+    if (status === 'stopped' || status === 'stopping') {
+      this.system.deadLetter(this.path, message, 'stopped');
+      return;
+    }
+    this.mailbox.push(message);
+    if (!this.scheduled && status === 'running') {
+      this.scheduled = true;
+      sendToHost(this.host as HostRef, this.token);
+    }
+  }
+
+  metrics(): ActorMetrics {
+    return {
+      path: this.path,
+      status: this.status,
+      incarnation: this.incarnationNumber,
+      processed: this.processedCount,
+      failed: this.failedCount,
+      restarts: this.restartCount,
+      mailboxDepth: this.mailbox.size,
+      lastError: this.lastError,
+    };
+  }
+
+  // ---- incarnations -------------------------------------------------------
+
+  private startIncarnation(): void {
+    this.token = { incarnation: this.incarnationNumber };
+    this.scheduled = false;
+    this.persistFn = undefined;
+    let initial: unknown;
+    try {
+      initial = this.initialState();
+    } catch (error) {
+      this.host = undefined;
+      this.fail(toError(error), undefined);
+      return;
+    }
+    this.state = initial;
+    const hostName = `a${this.id}-${this.incarnationNumber}`;
+    const behaviour = this.behaviour;
+    const incarnation = this.incarnationNumber;
+    const onCrash = (message: unknown, error: Error): void => {
+      // Only a persistent host's recovery can throw into nact: drains catch their own errors.
+      if (this.incarnationNumber === incarnation && this.status === 'running') {
+        this.host = undefined;
+        this.fail(error, message);
+      }
+    };
+    this.host =
+      behaviour.kind === 'persistent'
+        ? spawnPersistentHost(this.system.host, hostName, behaviour.persistenceKey, this.hostFunction, initial, behaviour.snapshotEvery, onCrash)
+        : spawnHost(this.system.host, hostName, this.hostFunction, initial, onCrash);
+    this.scheduleIfNeeded();
+  }
+
+  private initialState(): unknown {
+    const behaviour = this.behaviour;
+    if (behaviour.kind === 'stateless') {
+      behaviour.setup?.(this.context);
+      return undefined;
+    }
+    const initial = behaviour.initialState;
+    return typeof initial === 'function' ? (initial as (ctx: ActorContext<unknown>) => unknown)(this.context) : initial;
+  }
+
+  private endIncarnation(): void {
+    this.timers.cancelAll();
+    if (this.host) {
+      stopHost(this.host);
+      this.host = undefined;
+    }
+    const behaviour = this.behaviour;
+    try {
+      if (behaviour.kind === 'stateless') behaviour.onStop?.(this.context);
+      else behaviour.onStop?.(this.state, this.context);
+    } catch (error) {
+      this.lastError = toError(error);
+      this.system.emit({ type: 'crashed', path: this.path, error: this.lastError, message: undefined, incarnation: this.incarnationNumber, at: this.system.clock.now() });
+    }
+  }
+
+  // ---- message processing ---------------------------------------------------
+
+  private readonly hostFunction = async (state: unknown, message: unknown, ctx: HostContext): Promise<unknown> => {
+    if (ctx.persist) this.persistFn = ctx.persist;
+    if (message === this.token) return this.drain(state);
+    if (ctx.recovering) return this.replay(state, message);
+    return state;
+  };
+
+  private async replay(state: unknown, message: unknown): Promise<unknown> {
+    const behaviour = this.behaviour;
+    if (behaviour.kind !== 'persistent') return state;
+    // Errors propagate to nact, which stops the host and reports through onCrash.
+    const next = await behaviour.receive(state, message, new RecoveryContext(this.context));
+    this.state = next;
+    return next;
+  }
+
+  private async drain(state: unknown): Promise<unknown> {
+    const incarnation = this.incarnationNumber;
+    const behaviour = this.behaviour;
+    const ctx = behaviour.kind === 'persistent' ? (this.context as unknown as PersistentContext<unknown>) : this.context;
+    const counters = this.system.counters;
+    this.processing = true;
+    let budget = this.system.batchSize;
+    while (budget-- > 0 && this.incarnationNumber === incarnation && this.canProcess() && this.mailbox.size > 0) {
+      const message = this.mailbox.shift();
+      try {
+        if (this.faultVersion !== this.system.faults.version) this.refreshFaults();
+        if (this.faultsApply) {
+          const verdict = this.system.faults.verdict(this.path, message);
+          if (verdict?.kind === 'drop') continue;
+          if (verdict?.kind === 'crash') throw verdict.error;
+          if (verdict?.kind === 'delay') await sleep(this.system, verdict.ms);
+        }
+        if (behaviour.kind === 'stateless') {
+          const done = behaviour.receive(message, ctx);
+          if (done !== undefined) await done;
+        } else {
+          let next = behaviour.receive(state, message, ctx as PersistentContext<unknown>);
+          if (next instanceof Promise) next = await next;
+          state = next;
+          if (this.incarnationNumber === incarnation) this.state = next;
+        }
+        this.processedCount++;
+        counters.processed++;
+      } catch (error) {
+        if (this.incarnationNumber !== incarnation) return state;
+        this.processing = false;
+        this.scheduled = false;
+        this.fail(toError(error), message);
+        return state;
+      }
+    }
+    if (this.incarnationNumber !== incarnation) return state;
+    this.processing = false;
+    if (this.canProcess() && this.mailbox.size > 0) {
+      sendToHost(this.host as HostRef, this.token);
+    } else {
+      this.scheduled = false;
+      if (this.mailbox.size === 0) this.notifyIdle();
+    }
+    return state;
+  }
+
+  private canProcess(): boolean {
+    return this.status === 'running' || this.status === 'stopping';
+  }
+
+  private scheduleIfNeeded(): void {
+    if (!this.scheduled && this.host && this.canProcess() && this.mailbox.size > 0) {
+      this.scheduled = true;
+      sendToHost(this.host, this.token);
+    }
+  }
+
+  private refreshFaults(): void {
+    this.faultVersion = this.system.faults.version;
+    this.faultsApply = this.system.faults.hasRulesFor(this.path);
+  }
+
+  persist(message: unknown): Promise<void> {
+    if (!this.persistFn) throw new SpawnError(`${this.path} is not persistent or has not recovered yet`);
+    return this.persistFn(message);
+  }
+
+  // ---- failure and supervision ----------------------------------------------
+
+  /** Marks this actor failed and hands the decision to its parent. Safe to call from outside (kill). */
+  fail(error: Error, message: unknown): void {
+    if (this.status === 'stopped') return;
+    this.failedCount++;
+    this.lastError = error;
+    this.system.counters.failed++;
+    this.system.emit({ type: 'crashed', path: this.path, error, message, incarnation: this.incarnationNumber, at: this.system.clock.now() });
+    if (this.status === 'stopping') {
+      // Already on its way out: no supervision decision, the stop completes and the rest goes to dead letters.
+      this.notifyIdle();
+      return;
+    }
+    this.status = 'suspended';
+    this.parent.childFailed(this, error, message);
+  }
+
+  childFailed(child: ActorCell, error: Error, message: unknown): void {
+    superviseChild(this, child, error, message, (escalated) => this.fail(escalated, undefined));
+  }
+
+  resume(): void {
+    if (this.status !== 'suspended') return;
+    this.status = 'running';
+    this.system.emit({ type: 'resumed', path: this.path, at: this.system.clock.now() });
+    for (const child of this.children.values()) child.resume();
+    if (this.host) this.scheduleIfNeeded();
+    else this.restart(0, 0, 'failure');
+  }
+
+  /**
+   * Ends the current incarnation now and starts the next after `delayMs`.
+   * The mailbox is kept; children are stopped, as Akka and OTP do, and the
+   * new incarnation's initial state may spawn them again.
+   */
+  restart(attempt: number, delayMs: number, cause: 'failure' | 'sibling-failure'): void {
+    if (this.status === 'stopped' || this.status === 'stopping') return;
+    this.status = 'restarting';
+    this.pendingRestart?.cancel();
+    for (const child of [...this.children.values()]) child.stopNow('parent-restarted');
+    this.endIncarnation();
+    this.pendingRestart = this.system.clock.setTimeout(() => {
+      this.pendingRestart = undefined;
+      if (this.status !== 'restarting') return;
+      this.incarnationNumber++;
+      this.restartCount++;
+      this.system.counters.restarts++;
+      this.status = 'running';
+      this.system.emit({ type: 'restarted', path: this.path, attempt, delayMs, cause, at: this.system.clock.now() });
+      this.startIncarnation();
+    }, delayMs);
+  }
+
+  // ---- stopping -------------------------------------------------------------
+
+  /**
+   * Graceful stop: refuse new messages, stop children (leaves first), let
+   * the messages already queued be processed for up to `timeoutMs`, then
+   * stop. Whatever is still queued then goes to dead letters.
+   */
+  stop(reason: StopReason, timeoutMs: number): Promise<void> {
+    if (this.stopping) return this.stopping;
+    if (this.status === 'stopped') return Promise.resolve();
+    const wasRunning = this.status === 'running';
+    this.status = 'stopping';
+    this.stopping = (async () => {
+      await Promise.all([...this.children.values()].map((child) => child.stop('parent-stopped', timeoutMs)));
+      if (wasRunning) await this.whenIdle(timeoutMs);
+      this.finish(reason);
+    })();
+    return this.stopping;
+  }
+
+  /** Immediate stop, children first: nothing more is processed. */
+  stopNow(reason: StopReason): void {
+    if (this.status === 'stopped') return;
+    for (const child of [...this.children.values()]) child.stopNow('parent-stopped');
+    this.finish(reason);
+  }
+
+  private finish(reason: StopReason): void {
+    if (this.status === 'stopped') return;
+    for (const child of [...this.children.values()]) child.stopNow('parent-stopped');
+    this.pendingRestart?.cancel();
+    this.pendingRestart = undefined;
+    if (this.status !== 'restarting') this.endIncarnation();
+    this.status = 'stopped';
+    for (const message of this.mailbox.drainAll()) this.system.deadLetter(this.path, message, 'stopped');
+    this.notifyIdle();
+    if (this.parent.children.get(this.name) === this) this.parent.children.delete(this.name);
+    this.system.registry.removeEverywhere(this.ref);
+    for (const target of this.watching) target.watchers?.delete(this);
+    this.watching.clear();
+    const system = this.system;
+    system.counters.stopped++;
+    system.counters.liveActors--;
+    system.emit({ type: 'stopped', path: this.path, reason, at: system.clock.now() });
+    const watchers = this.watchers;
+    this.watchers = undefined;
+    for (const [watcher, message] of watchers ?? []) watcher.deliver(message);
+  }
+
+  private whenIdle(timeoutMs: number): Promise<void> {
+    if (!this.processing && this.mailbox.size === 0) return Promise.resolve();
+    if (this.status !== 'stopping' || !this.host) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = this.system.clock.setTimeout(done, timeoutMs);
+      const waiter = (): void => done();
+      this.idleWaiters.push(waiter);
+      function done(): void {
+        timer.cancel();
+        resolve();
+      }
+    });
+  }
+
+  private notifyIdle(): void {
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const waiter of waiters) waiter();
+  }
+
+  // ---- death-watch ----------------------------------------------------------
+
+  /** `watcher` receives `message` when this actor stops; at once if it already has. */
+  addWatcher(watcher: MessageTarget, message: unknown): void {
+    if (this.status === 'stopped') {
+      watcher.deliver(message);
+      return;
+    }
+    (this.watchers ??= new Map()).set(watcher, message);
+    if (watcher instanceof ActorCell) watcher.watching.add(this);
+  }
+
+  removeWatcher(watcher: MessageTarget): void {
+    this.watchers?.delete(watcher);
+    if (watcher instanceof ActorCell) watcher.watching.delete(this);
+  }
+}
+
+/**
+ * Applies the child's policy to one failure. Shared by cells and the guardian;
+ * `escalate` is what the supervisor does when the decision is not its to
+ * make (a cell fails in turn; the guardian stops the child).
+ */
+export function superviseChild(
+  supervisor: Supervisor,
+  child: ActorCell,
+  error: Error,
+  message: unknown,
+  escalate: (error: Error) => void,
+): void {
+  const system = child.system;
+  const policy = child.policy;
+  const directive = directiveFor(policy, error, message);
+  const affected = policy.strategy === 'all-for-one' ? [...supervisor.children.values()] : [child];
+  switch (directive) {
+    case 'resume':
+      child.resume();
+      return;
+    case 'stop':
+      for (const cell of affected) cell.stopNow('failure');
+      return;
+    case 'escalate':
+      system.counters.escalations++;
+      system.emit({ type: 'escalated', path: child.path, to: supervisor.path, error, at: system.clock.now() });
+      escalate(new EscalationError(child.path, error));
+      return;
+    case 'restart': {
+      const attempt = admitRestart(child.restartLog, policy, system.clock.now());
+      if (attempt === undefined) {
+        system.counters.escalations++;
+        system.emit({ type: 'escalated', path: child.path, to: supervisor.path, error, at: system.clock.now() });
+        for (const cell of affected) cell.stopNow('restart-budget');
+        escalate(new RestartBudgetExceededError(child.path, policy.maxRestarts, policy.withinMs, error));
+        return;
+      }
+      const delayMs = backoffDelay(policy.backoff, attempt, system.random);
+      for (const cell of affected) {
+        if (cell === child) cell.restart(attempt, delayMs, 'failure');
+        else cell.restart(0, delayMs, 'sibling-failure');
+      }
+    }
+  }
+}
+
+function sleep(system: System, ms: number): Promise<void> {
+  return new Promise((resolve) => system.clock.setTimeout(resolve, ms));
+}
+
+/** The context handed to behaviours: one object per cell, methods on the prototype, nothing copied per message. */
+class CellContext implements PersistentContext<unknown> {
+  constructor(private readonly cell: ActorCell) {}
+
+  get self(): ActorRef<unknown> {
+    return this.cell.ref;
+  }
+
+  get path(): string {
+    return this.cell.path;
+  }
+
+  get name(): string {
+    return this.cell.name;
+  }
+
+  get parent(): AnyActorRef | undefined {
+    const parent = this.cell.parent;
+    return parent instanceof ActorCell ? parent.ref : undefined;
+  }
+
+  get incarnation(): number {
+    return this.cell.incarnation;
+  }
+
+  get timers(): TimerSet<unknown> {
+    return this.cell.timers;
+  }
+
+  get recovering(): boolean {
+    return false;
+  }
+
+  spawn<ChildMsg>(behaviour: Behaviour<ChildMsg>, options?: SpawnOptions): ActorRef<ChildMsg> {
+    return ActorCell.spawn(this.cell.system, this.cell, behaviour as Behaviour<unknown>, options).ref;
+  }
+
+  stop(child: AnyActorRef): Promise<void> {
+    const target = targetOf(child);
+    return target instanceof ActorCell ? target.stop('requested', STOP_TIMEOUT_MS) : Promise.resolve();
+  }
+
+  children(): readonly AnyActorRef[] {
+    return [...this.cell.children.values()].map((child) => child.ref);
+  }
+
+  child(name: string): AnyActorRef | undefined {
+    return this.cell.children.get(name)?.ref;
+  }
+
+  readonly watch = (target: AnyActorRef): void => {
+    const terminated: Terminated = { type: 'terminated', ref: target, path: target.path };
+    this.watchWith(target, terminated);
+  };
+
+  watchWith(target: AnyActorRef, message: unknown): void {
+    const cell = targetOf(target);
+    if (cell instanceof ActorCell) cell.addWatcher(this.cell, message);
+  }
+
+  unwatch(target: AnyActorRef): void {
+    const cell = targetOf(target);
+    if (cell instanceof ActorCell) cell.removeWatcher(this.cell);
+  }
+
+  persist(message: unknown): Promise<void> {
+    return this.cell.persist(message);
+  }
+}
+
+/** The same context with `recovering` set, for journal replay. */
+class RecoveryContext implements PersistentContext<unknown> {
+  constructor(private readonly base: CellContext) {}
+  readonly recovering = true;
+  get self() { return this.base.self; }
+  get path() { return this.base.path; }
+  get name() { return this.base.name; }
+  get parent() { return this.base.parent; }
+  get incarnation() { return this.base.incarnation; }
+  get timers() { return this.base.timers; }
+  get watch() { return this.base.watch; }
+  spawn<ChildMsg>(behaviour: Behaviour<ChildMsg>, options?: SpawnOptions) { return this.base.spawn(behaviour, options); }
+  stop(child: AnyActorRef) { return this.base.stop(child); }
+  children() { return this.base.children(); }
+  child(name: string) { return this.base.child(name); }
+  watchWith(target: AnyActorRef, message: unknown) { this.base.watchWith(target, message); }
+  unwatch(target: AnyActorRef) { this.base.unwatch(target); }
+  persist(): Promise<void> {
+    return Promise.reject(new SpawnError(`${this.base.path}: persist() called while recovering`));
+  }
+}
+
+/** How long `ctx.stop(child)` lets a child work through its mailbox. */
+export const STOP_TIMEOUT_MS = 5_000;

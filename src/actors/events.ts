@@ -1,0 +1,93 @@
+/**
+ * Everything that happens to actors is published here, in order: what
+ * `awaitEvent`, metrics exporters, fault-plan replays and users' own monitors
+ * read. Listeners run synchronously; one that throws is removed and the
+ * error is reported on `listener-failed` rather than breaking delivery.
+ */
+export type StopReason =
+  | 'requested'
+  | 'failure'
+  | 'parent-stopped'
+  | 'parent-restarted'
+  | 'restart-budget'
+  | 'escalation'
+  | 'runtime-stopped';
+
+export type DeadLetterReason = 'stopped' | 'unknown' | 'ask-expired';
+
+export type FaultKind = 'crash' | 'delay' | 'drop' | 'kill';
+
+export type RuntimeEvent =
+  | { readonly type: 'spawned'; readonly path: string; readonly at: number }
+  | {
+      readonly type: 'crashed';
+      readonly path: string;
+      readonly error: Error;
+      /** The message being processed when the actor failed (undefined when it failed outside a message). */
+      readonly message: unknown;
+      readonly incarnation: number;
+      readonly at: number;
+    }
+  | {
+      readonly type: 'restarted';
+      readonly path: string;
+      /** 1 for the first restart within the budget window; siblings restarted by all-for-one report 0. */
+      readonly attempt: number;
+      readonly delayMs: number;
+      readonly cause: 'failure' | 'sibling-failure';
+      readonly at: number;
+    }
+  | { readonly type: 'resumed'; readonly path: string; readonly at: number }
+  | { readonly type: 'stopped'; readonly path: string; readonly reason: StopReason; readonly at: number }
+  | {
+      readonly type: 'dead-letter';
+      readonly path: string;
+      readonly message: unknown;
+      readonly reason: DeadLetterReason;
+      readonly at: number;
+    }
+  | { readonly type: 'escalated'; readonly path: string; readonly to: string; readonly error: Error; readonly at: number }
+  | {
+      readonly type: 'fault-injected';
+      readonly path: string;
+      readonly fault: FaultKind;
+      readonly message: unknown;
+      readonly at: number;
+    }
+  | { readonly type: 'listener-failed'; readonly error: Error; readonly at: number };
+
+export type RuntimeEventType = RuntimeEvent['type'];
+export type EventOf<T extends RuntimeEventType> = Extract<RuntimeEvent, { type: T }>;
+export type Unsubscribe = () => void;
+
+export class EventStream {
+  private listeners: ((event: RuntimeEvent) => void)[] = [];
+
+  subscribe(listener: (event: RuntimeEvent) => void): Unsubscribe {
+    this.listeners = [...this.listeners, listener];
+    return () => {
+      this.listeners = this.listeners.filter((l) => l !== listener);
+    };
+  }
+
+  on<T extends RuntimeEventType>(type: T, listener: (event: EventOf<T>) => void): Unsubscribe {
+    return this.subscribe((event) => {
+      if (event.type === type) listener(event as EventOf<T>);
+    });
+  }
+
+  get hasListeners(): boolean {
+    return this.listeners.length > 0;
+  }
+
+  publish(event: RuntimeEvent): void {
+    for (const listener of this.listeners) {
+      try {
+        listener(event);
+      } catch (error) {
+        this.listeners = this.listeners.filter((l) => l !== listener);
+        this.publish({ type: 'listener-failed', error: error instanceof Error ? error : new Error(String(error)), at: event.at });
+      }
+    }
+  }
+}

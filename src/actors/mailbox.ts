@@ -1,0 +1,51 @@
+/**
+ * A FIFO queue on a growable ring buffer: push and shift are O(1) with no
+ * per-message allocation, which is what lets one nact turn drain thousands of
+ * messages. One queue per actor keeps every sender's messages in order.
+ */
+export class Mailbox<T> {
+  private items: (T | undefined)[] = new Array(16);
+  private head = 0;
+  private count = 0;
+
+  get size(): number {
+    return this.count;
+  }
+
+  push(item: T): void {
+    if (this.count === this.items.length) this.grow();
+    this.items[(this.head + this.count) & (this.items.length - 1)] = item;
+    this.count++;
+  }
+
+  /** Puts an item back at the front, as when a batch is interrupted by a failure. */
+  unshift(item: T): void {
+    if (this.count === this.items.length) this.grow();
+    this.head = (this.head - 1) & (this.items.length - 1);
+    this.items[this.head] = item;
+    this.count++;
+  }
+
+  shift(): T | undefined {
+    if (this.count === 0) return undefined;
+    const item = this.items[this.head];
+    this.items[this.head] = undefined;
+    this.head = (this.head + 1) & (this.items.length - 1);
+    this.count--;
+    return item;
+  }
+
+  /** Empties the queue, returning what it held in order. */
+  drainAll(): T[] {
+    const out: T[] = [];
+    while (this.count > 0) out.push(this.shift() as T);
+    return out;
+  }
+
+  private grow(): void {
+    const next: (T | undefined)[] = new Array(this.items.length * 2);
+    for (let i = 0; i < this.count; i++) next[i] = this.items[(this.head + i) & (this.items.length - 1)];
+    this.items = next;
+    this.head = 0;
+  }
+}

@@ -1,0 +1,124 @@
+import nact from 'nact';
+import type { PersistenceEngine } from './persistence.js';
+
+/**
+ * The only file that touches nact. Each swarmbank actor is hosted by one nact
+ * actor per incarnation; all hosts are direct children of the nact system,
+ * because nact copies an actor's whole map of children into the context of
+ * every message (22.8 ms a message at 100k children), and because nact does
+ * not stop children when their parent stops. The actor tree, supervision and
+ * ordered shutdown are kept in swarmbank's cells instead.
+ */
+export type HostRef = nact.Ref<unknown>;
+
+export interface HostContext {
+  readonly recovering?: boolean;
+  readonly persist?: (message: unknown) => Promise<void>;
+}
+
+export type HostFunction = (state: unknown, message: unknown, ctx: HostContext) => Promise<unknown>;
+
+/** nact's decision when a persistent actor's recovery throws: we always stop the host and let the cell's supervisor decide. */
+export type HostCrashHandler = (message: unknown, error: Error) => void;
+
+export interface HostSystem {
+  readonly root: nact.ActorSystemRef;
+  stop(): void;
+}
+
+let systems = 0;
+
+export function startHostSystem(persistence: PersistenceEngine | undefined): HostSystem {
+  // nact keys systems by name in a process-wide map, so two runtimes must never share one.
+  const name = `swarmbank-${process.pid}-${++systems}`;
+  // nact's typings omit the `{ name }` form of start() and describe engines as RxJS streams; both work as called here.
+  const start = nact.start as unknown as (...extensions: unknown[]) => nact.ActorSystemRef;
+  const root = persistence
+    ? start({ name }, nact.configurePersistence(adaptEngine(persistence) as never))
+    : start({ name });
+  return { root, stop: () => nact.stop(root) };
+}
+
+export function spawnHost(
+  system: HostSystem,
+  name: string,
+  f: HostFunction,
+  initialState: unknown,
+  onCrash: HostCrashHandler,
+): HostRef {
+  return nact.spawn(system.root, f as never, name, {
+    initialState,
+    onCrash: crashHandler(onCrash),
+  } as never) as HostRef;
+}
+
+export function spawnPersistentHost(
+  system: HostSystem,
+  name: string,
+  persistenceKey: string,
+  f: HostFunction,
+  initialState: unknown,
+  snapshotEvery: number | undefined,
+  onCrash: HostCrashHandler,
+): HostRef {
+  return nact.spawnPersistent(system.root, f as never, persistenceKey, name, {
+    initialState,
+    snapshotEvery,
+    onCrash: crashHandler(onCrash),
+  } as never) as HostRef;
+}
+
+export function sendToHost(host: HostRef, message: unknown): void {
+  nact.dispatch(host, message);
+}
+
+export function stopHost(host: HostRef): void {
+  nact.stop(host);
+}
+
+function crashHandler(onCrash: HostCrashHandler) {
+  return (message: unknown, error: unknown, ctx: { stop: symbol }) => {
+    onCrash(message, error instanceof Error ? error : new Error(String(error)));
+    return ctx.stop;
+  };
+}
+
+interface NactPersistedEvent {
+  readonly data: unknown;
+  readonly sequenceNumber: number;
+  readonly key: string;
+  readonly tags: string[];
+  readonly createdAt: number;
+  readonly isDeleted: boolean;
+}
+
+/** nact calls `events(...).reduce(reducer, initial)` synchronously and awaits the result. */
+function adaptEngine(engine: PersistenceEngine) {
+  return {
+    events: (key: string, afterSequence: number) => ({
+      reduce: async (reducer: (acc: unknown, event: unknown, index: number) => unknown, initial: unknown) => {
+        let acc = initial;
+        let index = 0;
+        for await (const event of engine.events(key, afterSequence)) acc = await reducer(acc, event, index++);
+        return acc;
+      },
+    }),
+    persist: (event: NactPersistedEvent) =>
+      engine.persist({
+        key: event.key,
+        sequenceNumber: event.sequenceNumber,
+        data: event.data,
+        tags: event.tags,
+        createdAt: event.createdAt,
+        isDeleted: event.isDeleted,
+      }),
+    latestSnapshot: (key: string) => engine.latestSnapshot(key),
+    takeSnapshot: (snapshot: { data: unknown; sequenceNumber: number; key: string; createdAt: number }) =>
+      engine.takeSnapshot({
+        key: snapshot.key,
+        sequenceNumber: snapshot.sequenceNumber,
+        data: snapshot.data,
+        createdAt: snapshot.createdAt,
+      }),
+  };
+}

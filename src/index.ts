@@ -1,0 +1,61 @@
+export { SwarmbankError } from './errors.js';
+export { createRandom, type Random } from './random.js';
+
+export { createRuntime, type Runtime, type RuntimeOptions } from './actors/runtime.js';
+export { dispatch, ask } from './actors/ask.js';
+export type { ActorRef, AnyActorRef, Terminated } from './actors/ref.js';
+export {
+  stateful,
+  stateless,
+  persistent,
+  type Behaviour,
+  type StatefulBehaviour,
+  type StatelessBehaviour,
+  type PersistentBehaviour,
+  type ActorContext,
+  type PersistentContext,
+  type SpawnOptions,
+} from './actors/behaviour.js';
+export {
+  DEFAULT_SUPERVISION,
+  decideByErrorClass,
+  type Directive,
+  type SupervisionPolicy,
+  type SupervisionStrategy,
+} from './actors/supervision.js';
+export type { BackoffOptions } from './actors/backoff.js';
+export type { Timers } from './actors/timers.js';
+export { systemClock, type Clock, type TimerHandle } from './actors/clock.js';
+export { EventStream, type RuntimeEvent, type RuntimeEventType, type EventOf, type StopReason, type DeadLetterReason } from './actors/events.js';
+export type { ActorMetrics, ActorStatus, RuntimeMetrics } from './actors/metrics.js';
+export { serviceKey, Registry, type ServiceKey } from './actors/registry.js';
+export { pool, RouterConfigError, type PoolOptions, type Routing } from './actors/router.js';
+export {
+  createInMemoryPersistence,
+  type PersistenceEngine,
+  type PersistedEvent,
+  type PersistedSnapshot,
+} from './actors/persistence.js';
+export {
+  AskTimeoutError,
+  ActorStoppedError,
+  SpawnError,
+  EscalationError,
+  RestartBudgetExceededError,
+  SupervisionConfigError,
+} from './actors/errors.js';
+export {
+  withFaults,
+  FaultInjector,
+  InjectedFaultError,
+  ActorKilledError,
+  FaultPlanError,
+  type FaultRule,
+  type FaultAction,
+  type FaultTrigger,
+  type FaultPlan,
+  type FaultStep,
+  type FaultStepTrigger,
+  type FaultPlanRun,
+  type FaultHandle,
+} from './actors/faults.js';

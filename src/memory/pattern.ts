@@ -1,0 +1,162 @@
+import { SwarmbankError } from '../errors.js';
+
+/**
+ * The sign of the next-h-bar return a pattern predicts. A flat position is a
+ * decision the learner takes when the patterns disagree, not an outcome, so
+ * it has no pattern of its own.
+ */
+export type Outcome = 'up' | 'down';
+
+export const OUTCOMES: readonly Outcome[] = ['up', 'down'];
+
+/** A learned prototype in one feature space (see "pattern" in DESIGN.md). */
+export interface Pattern {
+  readonly id: string;
+  readonly embedding: Float32Array;
+  readonly outcome: Outcome;
+  /** How far the pattern is trusted, 0..1. */
+  readonly confidence: number;
+  /** How many observations matched the pattern. */
+  readonly support: number;
+  /** How many of those observations had the predicted outcome; never above `support`. */
+  readonly successes: number;
+  /** 1 when first written; every mutation stores the previous version + 1. */
+  readonly version: number;
+  /** The agent that learned the pattern; imports keep it. */
+  readonly origin: string;
+  readonly featureSpaceId: string;
+  readonly tags: readonly string[];
+  /** The market condition the pattern was learned in, such as `trending`. */
+  readonly condition?: string;
+  /** Consolidated patterns are never evicted. */
+  readonly consolidated: boolean;
+  /** How far the learner may move the pattern per update, 0..1. */
+  readonly plasticity: number;
+  /** Milliseconds since the epoch. */
+  readonly createdAt: number;
+  readonly updatedAt: number;
+}
+
+/** What a caller supplies to write a pattern; the memory owns versions, timestamps and consolidation. */
+export interface PatternInput {
+  readonly id: string;
+  readonly embedding: Float32Array;
+  readonly outcome: Outcome;
+  readonly confidence: number;
+  readonly support: number;
+  readonly successes: number;
+  readonly origin: string;
+  /** Defaults to the memory's; any other value is refused. */
+  readonly featureSpaceId?: string;
+  readonly tags?: readonly string[];
+  readonly condition?: string;
+  /** Defaults to the stored value, or 1 for a new pattern. */
+  readonly plasticity?: number;
+}
+
+export interface PatternExpectations {
+  readonly dimensions: number;
+  readonly featureSpaceId: string;
+}
+
+/** Ids are LMDB keys, whose size is bounded; 256 characters stays well inside it. */
+export const MAX_ID_LENGTH = 256;
+export const MAX_TAG_LENGTH = 128;
+export const MAX_TAGS = 64;
+
+/** A pattern broke a rule; `field` names the first offending field. */
+export class PatternValidationError extends SwarmbankError {
+  constructor(
+    readonly field: string,
+    readonly reason: string,
+    readonly patternId?: string,
+  ) {
+    super(
+      'PATTERN_INVALID',
+      `pattern${patternId === undefined ? '' : ` ${JSON.stringify(patternId)}`}: ${field} ${reason}`,
+    );
+  }
+}
+
+/**
+ * Checks every field of a would-be pattern, in declaration order, and throws
+ * on the first problem. Takes `unknown` because imported and decoded records
+ * arrive untyped.
+ */
+export function validatePattern(candidate: unknown, expect: PatternExpectations): asserts candidate is Pattern {
+  if (typeof candidate !== 'object' || candidate === null || Array.isArray(candidate)) {
+    throw new PatternValidationError('pattern', `must be an object, got ${describeType(candidate)}`);
+  }
+  const p = candidate as Record<string, unknown>;
+  const id = typeof p['id'] === 'string' ? p['id'] : undefined;
+  const fail = (field: string, reason: string): never => {
+    throw new PatternValidationError(field, reason, id);
+  };
+
+  if (id === undefined || id.length === 0 || id.length > MAX_ID_LENGTH) {
+    fail('id', `must be a string of 1..${MAX_ID_LENGTH} characters`);
+  }
+  const embedding = p['embedding'];
+  if (!(embedding instanceof Float32Array)) return fail('embedding', `must be a Float32Array, got ${describeType(embedding)}`);
+  if (embedding.length !== expect.dimensions) {
+    fail('embedding', `has ${embedding.length} dimensions, expected ${expect.dimensions}`);
+  }
+  for (let i = 0; i < embedding.length; i++) {
+    if (!Number.isFinite(embedding[i])) fail('embedding', `holds a non-finite value at index ${i}`);
+  }
+  if (!OUTCOMES.includes(p['outcome'] as Outcome)) fail('outcome', `must be one of ${OUTCOMES.join(', ')}`);
+  requireUnit(p['confidence'], 'confidence', fail);
+  const support = requireCount(p['support'], 'support', fail);
+  const successes = requireCount(p['successes'], 'successes', fail);
+  if (successes > support) fail('successes', `(${successes}) exceeds support (${support})`);
+  const version = requireCount(p['version'], 'version', fail);
+  if (version < 1) fail('version', 'must be at least 1');
+  requireText(p['origin'], 'origin', MAX_ID_LENGTH, fail);
+  if (p['featureSpaceId'] !== expect.featureSpaceId) {
+    fail('featureSpaceId', `is ${JSON.stringify(p['featureSpaceId'])}, expected ${JSON.stringify(expect.featureSpaceId)}`);
+  }
+  const tags = p['tags'];
+  if (!Array.isArray(tags) || tags.length > MAX_TAGS) fail('tags', `must be an array of at most ${MAX_TAGS} strings`);
+  (tags as unknown[]).forEach((tag, i) => requireText(tag, `tags[${i}]`, MAX_TAG_LENGTH, fail));
+  if (p['condition'] !== undefined) requireText(p['condition'], 'condition', MAX_TAG_LENGTH, fail);
+  if (typeof p['consolidated'] !== 'boolean') fail('consolidated', 'must be a boolean');
+  requireUnit(p['plasticity'], 'plasticity', fail);
+  const createdAt = requireTime(p['createdAt'], 'createdAt', fail);
+  const updatedAt = requireTime(p['updatedAt'], 'updatedAt', fail);
+  if (updatedAt < createdAt) fail('updatedAt', `(${updatedAt}) is before createdAt (${createdAt})`);
+}
+
+type Fail = (field: string, reason: string) => never;
+
+function requireUnit(value: unknown, field: string, fail: Fail): number {
+  if (typeof value !== 'number' || !Number.isFinite(value)) return fail(field, `must be a finite number, got ${describeType(value)}`);
+  if (value < 0 || value > 1) fail(field, `must be within 0..1, got ${value}`);
+  return value;
+}
+
+function requireCount(value: unknown, field: string, fail: Fail): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
+    return fail(field, `must be a non-negative integer, got ${describeType(value)}`);
+  }
+  return value;
+}
+
+function requireTime(value: unknown, field: string, fail: Fail): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+    return fail(field, `must be a non-negative finite timestamp, got ${describeType(value)}`);
+  }
+  return value;
+}
+
+function requireText(value: unknown, field: string, maxLength: number, fail: Fail): void {
+  if (typeof value !== 'string' || value.length === 0 || value.length > maxLength) {
+    fail(field, `must be a string of 1..${maxLength} characters`);
+  }
+}
+
+function describeType(value: unknown): string {
+  if (value === null) return 'null';
+  if (typeof value === 'number') return String(value);
+  if (typeof value === 'object') return value.constructor?.name ?? 'object';
+  return typeof value;
+}

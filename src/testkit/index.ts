@@ -1,0 +1,3 @@
+export { ManualClock } from './manual-clock.js';
+export { createTestProbe, ProbeExpectationError, type TestProbe } from './probe.js';
+export { awaitEvent, AwaitEventTimeoutError, flush } from './await-event.js';
