@@ -2,7 +2,7 @@ export { SwarmbankError } from './errors.js';
 export { createRandom, type Random } from './random.js';
 
 export { createRuntime, type Runtime, type RuntimeOptions } from './actors/runtime.js';
-export { dispatch, ask } from './actors/ask.js';
+export { dispatch, ask, type ReplyOf } from './actors/ask.js';
 export type { ActorRef, AnyActorRef, Terminated } from './actors/ref.js';
 export {
   stateful,

@@ -8,13 +8,22 @@ export function dispatch<Msg>(ref: ActorRef<Msg>, message: Msg): void {
 }
 
 /**
+ * The reply type of a request message: what its `replyTo` ref accepts. It lets
+ * `ask(ref, (replyTo) => ({ type: 'get', replyTo }), ms)` infer its result.
+ */
+export type ReplyOf<Msg> = Msg extends { readonly replyTo: ActorRef<infer Reply> } ? Reply : never;
+
+/**
  * Sends the message made by `make` with a one-shot reply ref and resolves
  * with the first reply. Rejects with `AskTimeoutError` (naming the actor's
  * path) when no reply comes within `timeoutMs` on the runtime's clock, and
  * with `ActorStoppedError` at once when the actor has already stopped. A
  * reply that arrives after the timeout is recorded as a dead letter.
+ *
+ * `Msg` is a const type parameter so that literal tags in the message keep
+ * their literal types; arrays inside request messages must then be `readonly`.
  */
-export function ask<Msg, Reply>(
+export function ask<const Msg, Reply = ReplyOf<Msg>>(
   ref: ActorRef<Msg>,
   make: (replyTo: ActorRef<Reply>) => Msg,
   timeoutMs: number,

@@ -15,8 +15,12 @@ export interface ActorRef<in Msg> {
   readonly [acceptsMessage]?: (message: Msg) => void;
 }
 
-/** A ref whose message type is not known here: it can be watched, stopped and compared, not sent to. */
-export type AnyActorRef = ActorRef<any>;
+/**
+ * A ref whose message type is not known here: it can be watched, stopped and
+ * compared, not sent to. Refs are contravariant, so every ref is an
+ * `ActorRef<never>`.
+ */
+export type AnyActorRef = ActorRef<never>;
 
 /** Where a message goes. Cells, ask replies, probes and (later) remote links implement it. */
 export interface MessageTarget {

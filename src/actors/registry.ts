@@ -39,7 +39,8 @@ export class Registry {
   }
 
   lookup<Msg>(key: ServiceKey<Msg>): readonly ActorRef<Msg>[] {
-    return this.listings.get(key.id) ?? [];
+    // The key's type parameter is what makes this sound: only ActorRef<Msg> is ever registered under it.
+    return (this.listings.get(key.id) ?? []) as readonly ActorRef<never>[] as readonly ActorRef<Msg>[];
   }
 
   /** Calls `listener` with the current listing now and after every change, until unsubscribed. */

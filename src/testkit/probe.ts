@@ -12,8 +12,8 @@ export class ProbeExpectationError extends SwarmbankError {
 }
 
 export interface TestProbe<Msg> {
-  /** Send to this ref; the probe records what arrives. */
-  readonly ref: ActorRef<Msg>;
+  /** Send to this ref; the probe records what arrives. It also accepts `Terminated`, so it can watch actors. */
+  readonly ref: ActorRef<Msg | Terminated>;
   /** Everything received so far and not yet taken by an expectation. */
   readonly queued: readonly (Msg | Terminated)[];
   /** The next message; if `expected` is given, it must be deep-equal to it or satisfy it. */

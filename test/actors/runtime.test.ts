@@ -40,7 +40,7 @@ afterEach(async () => {
   await Promise.all(runtimes.splice(0).map((rt) => rt.stop()));
 });
 
-const get = (ref: ActorRef<CounterMsg>) => ask(ref, (replyTo: ActorRef<number>) => ({ type: 'get', replyTo }), 1_000);
+const get = (ref: ActorRef<CounterMsg>) => ask(ref, (replyTo) => ({ type: 'get', replyTo }), 1_000);
 
 describe('runtime', () => {
   it('processes messages in the order each sender sent them', async () => {
@@ -263,7 +263,7 @@ describe('persistent actors', () => {
       },
     });
   const list = (ref: ActorRef<LogMsg>) =>
-    ask(ref, (replyTo: ActorRef<readonly string[]>) => ({ type: 'list', replyTo }), 2_000);
+    ask(ref, (replyTo) => ({ type: 'list', replyTo }), 2_000);
 
   it('recovers every persisted event after a kill and restart', async () => {
     const persistence = createInMemoryPersistence();

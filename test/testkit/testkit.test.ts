@@ -1,0 +1,58 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { createRuntime, dispatch, stateless, type Runtime } from '../../src/index.js';
+import { AwaitEventTimeoutError, ManualClock, ProbeExpectationError, awaitEvent, createTestProbe } from '../../src/testkit/index.js';
+
+const runtimes: Runtime[] = [];
+afterEach(async () => {
+  await Promise.all(runtimes.splice(0).map((rt) => rt.stop()));
+});
+
+describe('manual clock', () => {
+  it('fires timers in time order, including timers started by timers, only when advanced', () => {
+    const clock = new ManualClock();
+    const fired: string[] = [];
+    clock.setTimeout(() => fired.push('b@20'), 20);
+    clock.setTimeout(() => {
+      fired.push('a@10');
+      clock.setTimeout(() => fired.push('c@15'), 5);
+    }, 10);
+    const cancelled = clock.setTimeout(() => fired.push('never'), 12);
+    cancelled.cancel();
+    clock.advance(9);
+    expect(fired).toEqual([]);
+    clock.advance(11);
+    expect(fired).toEqual(['a@10', 'c@15', 'b@20']);
+    expect(clock.now()).toBe(20);
+    expect(clock.pending).toBe(0);
+  });
+});
+
+describe('test probe', () => {
+  it('fails expectMessage with a typed error on a wrong message or a timeout', async () => {
+    const rt = createRuntime();
+    runtimes.push(rt);
+    const probe = createTestProbe<string>(rt);
+    dispatch(probe.ref, 'hello');
+    await expect(probe.expectMessage('bye')).rejects.toBeInstanceOf(ProbeExpectationError);
+    await expect(probe.expectMessage(undefined, 20)).rejects.toThrow(/timed out/);
+  });
+
+  it('fails expectNoMessage when a message arrives', async () => {
+    const rt = createRuntime();
+    runtimes.push(rt);
+    const probe = createTestProbe<string>(rt);
+    setTimeout(() => dispatch(probe.ref, 'late'), 5);
+    await expect(probe.expectNoMessage(50)).rejects.toThrow(/expected no message/);
+  });
+});
+
+describe('awaitEvent', () => {
+  it('resolves with the first matching event and rejects with a typed error after the timeout', async () => {
+    const rt = createRuntime();
+    runtimes.push(rt);
+    const spawned = awaitEvent(rt, (e) => e.type === 'spawned' && e.path === '/x');
+    rt.spawn(rt.root, stateless((_: never) => undefined), { name: 'x' });
+    await expect(spawned).resolves.toMatchObject({ type: 'spawned', path: '/x' });
+    await expect(awaitEvent(rt, (e) => e.type === 'escalated', 20)).rejects.toBeInstanceOf(AwaitEventTimeoutError);
+  });
+});
