@@ -132,6 +132,13 @@ export class FaultInjector implements FaultHook {
   inject(rule: FaultRule, random: Random = this.system.random.fork(`fault-rule-${this.versionNumber}`)): FaultHandle {
     validateRule(rule);
     const counts = new Map<string, number>();
+    // One random stream per actor: an actor's faults depend on its own messages only, not on how actors interleave.
+    const streams = new Map<string, Random>();
+    const streamFor = (path: string): Random => {
+      let stream = streams.get(path);
+      if (!stream) streams.set(path, (stream = random.fork(path)));
+      return stream;
+    };
     let fired = 0;
     const limit = rule.times ?? Number.POSITIVE_INFINITY;
     const trigger = rule.trigger;
@@ -141,7 +148,7 @@ export class FaultInjector implements FaultHook {
         if (fired >= limit) return undefined;
         const count = (counts.get(path) ?? 0) + 1;
         counts.set(path, count);
-        if (!triggers(trigger, count, message, random)) return undefined;
+        if (!triggers(trigger, count, message, streamFor(path))) return undefined;
         fired++;
         if (fired >= limit) this.removeRule(active);
         return toVerdict(rule.action, path);

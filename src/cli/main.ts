@@ -1,0 +1,36 @@
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { runSupervisionDemo } from './demo.js';
+
+/** Runs the `swarmbank` command; resolves with the process exit code. */
+export async function main(argv: readonly string[]): Promise<number> {
+  const program = new Command('swarmbank')
+    .description('A supervised actor runtime for self-learning agent swarms.')
+    .exitOverride()
+    .configureOutput({ writeErr: (text) => process.stderr.write(text) });
+
+  program
+    .command('demo')
+    .description('Run a supervised worker pool under a seeded fault plan and print what supervision did.')
+    .option('--seed <n>', 'seed for backoff jitter and the fault plan', integer, 1)
+    .option('--workers <n>', 'number of supervised workers', integer, 8)
+    .option('--jobs <n>', 'jobs to send', integer, 20_000)
+    .addHelpText('after', '\nExample:\n  swarmbank demo --seed 7 --workers 16')
+    .action(async (options: { seed: number; workers: number; jobs: number }) => {
+      await runSupervisionDemo({ ...options, write: (line) => process.stdout.write(`${line}\n`) });
+    });
+
+  try {
+    await program.parseAsync([...argv]);
+    return 0;
+  } catch (error) {
+    if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
+    process.stderr.write(`swarmbank: ${error instanceof Error ? error.message : String(error)}\n`);
+    return 1;
+  }
+}
+
+function integer(value: string): number {
+  const parsed = Number(value);
+  if (!Number.isSafeInteger(parsed) || parsed < 0) throw new InvalidArgumentError(`expected a non-negative integer, got "${value}"`);
+  return parsed;
+}
