@@ -1,3 +1,4 @@
+import type { Clock } from './clock.js';
 import type { ActorRef, AnyActorRef, Terminated } from './ref.js';
 import type { SupervisionPolicy } from './supervision.js';
 import type { Timers } from './timers.js';
@@ -17,6 +18,8 @@ export interface ActorContext<Msg> {
   /** 0 for the first start, +1 for each restart. */
   readonly incarnation: number;
   readonly timers: Timers<Msg>;
+  /** The runtime's clock: read time through it, so that a manual clock in a test governs the actor too. */
+  readonly clock: Clock;
   spawn<ChildMsg>(behaviour: Behaviour<ChildMsg>, options?: SpawnOptions): ActorRef<ChildMsg>;
   /** Stops a child gracefully (its mailbox is processed first); resolves once it has stopped. */
   stop(child: AnyActorRef): Promise<void>;

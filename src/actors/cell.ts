@@ -1,7 +1,7 @@
 import { toError } from '../errors.js';
 import { backoffDelay } from './backoff.js';
 import type { ActorContext, Behaviour, PersistentContext, SpawnOptions } from './behaviour.js';
-import type { TimerHandle } from './clock.js';
+import type { Clock, TimerHandle } from './clock.js';
 import { EscalationError, RestartBudgetExceededError, SpawnError } from './errors.js';
 import type { StopReason } from './events.js';
 import { Mailbox } from './mailbox.js';
@@ -66,6 +66,7 @@ export class ActorCell implements MessageTarget, Supervisor {
   private restartCount = 0;
   private lastError: Error | undefined;
   private readonly context: CellContext;
+  private readonly recoveryContext: PersistentContext<unknown>;
 
   constructor(
     readonly system: System,
@@ -80,6 +81,7 @@ export class ActorCell implements MessageTarget, Supervisor {
     this.policy = policy;
     this.timers = new TimerSet(system.clock, (message) => this.deliver(message));
     this.context = new CellContext(this);
+    this.recoveryContext = recoveryContext(this.context);
   }
 
   /** Creates, registers with its parent and starts a new child cell. */
@@ -209,7 +211,7 @@ export class ActorCell implements MessageTarget, Supervisor {
     const behaviour = this.behaviour;
     if (behaviour.kind !== 'persistent') return state;
     // Errors propagate to nact, which stops the host and reports through onCrash.
-    const next = await behaviour.receive(state, message, new RecoveryContext(this.context));
+    const next = await behaviour.receive(state, message, this.recoveryContext);
     this.state = next;
     return next;
   }
@@ -498,6 +500,10 @@ class CellContext implements PersistentContext<unknown> {
     return this.cell.incarnation;
   }
 
+  get clock(): Clock {
+    return this.cell.system.clock;
+  }
+
   get timers(): TimerSet<unknown> {
     return this.cell.timers;
   }
@@ -543,26 +549,12 @@ class CellContext implements PersistentContext<unknown> {
   }
 }
 
-/** The same context with `recovering` set, for journal replay. */
-class RecoveryContext implements PersistentContext<unknown> {
-  constructor(private readonly base: CellContext) {}
-  readonly recovering = true;
-  get self() { return this.base.self; }
-  get path() { return this.base.path; }
-  get name() { return this.base.name; }
-  get parent() { return this.base.parent; }
-  get incarnation() { return this.base.incarnation; }
-  get timers() { return this.base.timers; }
-  get watch() { return this.base.watch; }
-  spawn<ChildMsg>(behaviour: Behaviour<ChildMsg>, options?: SpawnOptions) { return this.base.spawn(behaviour, options); }
-  stop(child: AnyActorRef) { return this.base.stop(child); }
-  children() { return this.base.children(); }
-  child(name: string) { return this.base.child(name); }
-  watchWith(target: AnyActorRef, message: unknown) { this.base.watchWith(target, message); }
-  unwatch(target: AnyActorRef) { this.base.unwatch(target); }
-  persist(): Promise<void> {
-    return Promise.reject(new SpawnError(`${this.base.path}: persist() called while recovering`));
-  }
+/** The cell's context seen during journal replay: `recovering` is set and `persist` refuses. */
+function recoveryContext(base: CellContext): PersistentContext<unknown> {
+  return Object.create(base, {
+    recovering: { value: true },
+    persist: { value: () => Promise.reject(new SpawnError(`${base.path}: persist() called while recovering`)) },
+  }) as PersistentContext<unknown>;
 }
 
 /** How long `ctx.stop(child)` lets a child work through its mailbox. */

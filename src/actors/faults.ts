@@ -1,7 +1,7 @@
 import { SwarmbankError } from '../errors.js';
 import { createRandom, type Random } from '../random.js';
-import type { Behaviour } from './behaviour.js';
-import type { TimerHandle } from './clock.js';
+import type { ActorContext, Behaviour, PersistentContext } from './behaviour.js';
+import type { Clock, TimerHandle } from './clock.js';
 import type { AnyActorRef } from './ref.js';
 import type { FaultHook, FaultVerdict, System } from './system.js';
 
@@ -282,26 +282,26 @@ export function withFaults<Msg>(
     fired++;
     return toVerdict(rule.action, path);
   };
-  const apply = async (verdict: FaultVerdict | undefined, clockDelay: (ms: number) => Promise<void>): Promise<boolean> => {
+  // Returns whether the message should reach the wrapped behaviour.
+  const apply = async (verdict: FaultVerdict | undefined, clock: Clock): Promise<boolean> => {
     if (!verdict) return true;
     if (verdict.kind === 'crash') throw verdict.error;
-    if (verdict.kind === 'delay') await clockDelay(verdict.ms);
+    if (verdict.kind === 'delay') await new Promise<void>((resolve) => clock.setTimeout(resolve, verdict.ms));
     return verdict.kind !== 'drop';
   };
-  const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
   if (behaviour.kind === 'stateless') {
     return {
       ...behaviour,
-      receive: async (message: Msg, ctx: { readonly path: string }) => {
-        if (await apply(check(message, ctx.path), delay)) await behaviour.receive(message, ctx as never);
+      receive: async (message: Msg, ctx: ActorContext<Msg>) => {
+        if (await apply(check(message, ctx.path), ctx.clock)) await behaviour.receive(message, ctx);
       },
     } as Behaviour<Msg>;
   }
   return {
     ...behaviour,
-    receive: async (state: unknown, message: Msg, ctx: never) => {
-      const pass = await apply(check(message, (ctx as { path: string }).path), delay);
-      return pass ? behaviour.receive(state, message, ctx) : state;
+    receive: async (state: unknown, message: Msg, ctx: ActorContext<Msg>) => {
+      const pass = await apply(check(message, ctx.path), ctx.clock);
+      return pass ? behaviour.receive(state, message, ctx as PersistentContext<Msg>) : state;
     },
   } as Behaviour<Msg>;
 }

@@ -126,6 +126,23 @@ describe('fault injection', () => {
     expect(rt.metricsOf(ref)).toMatchObject({ failed: 1, restarts: 1 });
   });
 
+  it('wraps a single behaviour to delay on the runtime clock and to drop on a predicate', async () => {
+    const { rt, clock, received } = setup();
+    const base = stateless((n: number, ctx) => void received.set(ctx.path, [...(received.get(ctx.path) ?? []), n]));
+    const slow = rt.spawn(rt.root, withFaults(base, { action: { kind: 'delay', ms: 50 }, trigger: { nth: 1 } }), { name: 'slow' });
+    const lossy = rt.spawn(rt.root, withFaults(base, { action: { kind: 'drop' }, trigger: { when: (m) => m === 2 } }), { name: 'lossy' });
+    [1, 2, 3].forEach((n) => {
+      dispatch(slow, n);
+      dispatch(lossy, n);
+    });
+    await flush();
+    expect(received.get('/slow')).toBeUndefined();
+    expect(received.get('/lossy')).toEqual([1, 3]);
+    clock.advance(50);
+    await flush();
+    expect(received.get('/slow')).toEqual([1, 2, 3]);
+  });
+
   it('replays a fault plan from its seed: the same event sequence twice', async () => {
     const plan: FaultPlan = {
       seed: 2024,
