@@ -265,7 +265,10 @@ export class FaultInjector implements FaultHook {
  * Wraps a behaviour so that it crashes, stalls or swallows messages on
  * purpose, without a runtime-level rule: for a user's own actor in a test.
  * Its counters live in the wrapper and survive restarts, so "crash on the
- * 3rd message" means the 3rd message the actor ever gets.
+ * 3rd message" means the 3rd message the actor ever gets. Crashes go through
+ * supervision and are recorded as usual; messages it drops are the wrapping
+ * test's own business and are not published (rules installed with
+ * `runtime.faults.inject` publish theirs).
  */
 export function withFaults<Msg>(
   behaviour: Behaviour<Msg>,
