@@ -52,6 +52,7 @@ export class ActorCell implements MessageTarget, Supervisor {
   private token: DrainToken = { incarnation: 0 };
   private scheduled = false;
   private processing = false;
+  private afterDrain: (() => void) | undefined;
   private state: unknown;
   private persistFn: ((message: unknown) => Promise<void>) | undefined;
   private pendingRestart: TimerHandle | undefined;
@@ -218,10 +219,21 @@ export class ActorCell implements MessageTarget, Supervisor {
 
   private async drain(state: unknown): Promise<unknown> {
     const incarnation = this.incarnationNumber;
+    this.processing = true;
+    try {
+      return await this.processBatch(state, incarnation);
+    } finally {
+      this.processing = false;
+      const next = this.afterDrain;
+      this.afterDrain = undefined;
+      next?.();
+    }
+  }
+
+  private async processBatch(state: unknown, incarnation: number): Promise<unknown> {
     const behaviour = this.behaviour;
     const ctx = behaviour.kind === 'persistent' ? (this.context as unknown as PersistentContext<unknown>) : this.context;
     const counters = this.system.counters;
-    this.processing = true;
     let budget = this.system.batchSize;
     while (budget-- > 0 && this.incarnationNumber === incarnation && this.canProcess() && this.mailbox.size > 0) {
       const message = this.mailbox.shift();
@@ -253,7 +265,6 @@ export class ActorCell implements MessageTarget, Supervisor {
       }
     }
     if (this.incarnationNumber !== incarnation) return state;
-    this.processing = false;
     if (this.canProcess() && this.mailbox.size > 0) {
       sendToHost(this.host as HostRef, this.token);
     } else {
@@ -326,8 +337,7 @@ export class ActorCell implements MessageTarget, Supervisor {
     this.pendingRestart?.cancel();
     for (const child of [...this.children.values()]) child.stopNow('parent-restarted');
     this.endIncarnation();
-    this.pendingRestart = this.system.clock.setTimeout(() => {
-      this.pendingRestart = undefined;
+    const start = (): void => {
       if (this.status !== 'restarting') return;
       this.incarnationNumber++;
       this.restartCount++;
@@ -335,6 +345,13 @@ export class ActorCell implements MessageTarget, Supervisor {
       this.status = 'running';
       this.system.emit({ type: 'restarted', path: this.path, attempt, delayMs, cause, at: this.system.clock.now() });
       this.startIncarnation();
+    };
+    this.pendingRestart = this.system.clock.setTimeout(() => {
+      this.pendingRestart = undefined;
+      // A message still in flight (the actor was killed from outside, or a sibling failed) settles
+      // first, so that what it persists is in the journal before the next incarnation recovers.
+      if (this.processing) this.afterDrain = start;
+      else start();
     }, delayMs);
   }
 

@@ -278,6 +278,23 @@ describe('persistent actors', () => {
     expect(persistence.eventCount('log-1')).toBe(50);
   });
 
+  it('lets a message in flight finish persisting before the restarted incarnation recovers', async () => {
+    const memory = createInMemoryPersistence();
+    const slow = { ...memory, persist: async (event: Parameters<typeof memory.persist>[0]) => {
+      await new Promise((resolve) => setTimeout(resolve, 30));
+      await memory.persist(event);
+    } };
+    const rt = runtime({ persistence: slow });
+    const ref = rt.spawn(rt.root, log('log-3'), { name: 'log', supervision: { backoff: { minMs: 1, jitter: 0 } } });
+    dispatch(ref, { type: 'append', item: 'first' });
+    dispatch(ref, { type: 'append', item: 'second' });
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    rt.faults.kill(ref);
+    await awaitEvent(rt, (e) => e.type === 'restarted' && e.path === '/log');
+    expect(await list(ref)).toEqual(['first', 'second']);
+    expect(memory.eventCount('log-3')).toBe(2);
+  });
+
   it('recovers from a snapshot plus the journal tail in a new runtime', async () => {
     const persistence = createInMemoryPersistence();
     const first = runtime({ persistence });
