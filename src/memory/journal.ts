@@ -1,0 +1,147 @@
+import { fromStored, toStored, type StoredPattern } from './codec.js';
+import { PatternNotFoundError } from './errors.js';
+import type { Pattern, PatternExpectations } from './pattern.js';
+
+/**
+ * Everything that ever changes a pattern memory, in the order it happened.
+ * Events that write a pattern carry the pattern as written (version and
+ * timestamps included) rather than the request that produced it, so
+ * replaying them never re-runs learning, merging or eviction decisions and
+ * reproduces the records exactly. `at` is the memory's clock when the
+ * change was made.
+ */
+export type JournalEvent =
+  | { readonly type: 'upsert'; readonly seq: number; readonly at: number; readonly pattern: Pattern }
+  | { readonly type: 'import'; readonly seq: number; readonly at: number; readonly source: string; readonly pattern: Pattern }
+  /** `sources` are removed, then `pattern` is written; it may reuse one of their ids. */
+  | { readonly type: 'merge'; readonly seq: number; readonly at: number; readonly sources: readonly string[]; readonly pattern: Pattern }
+  /** Sets the flag and plasticity, bumps the version and stamps `updatedAt` with `at`, never moving it back. */
+  | {
+      readonly type: 'consolidate';
+      readonly seq: number;
+      readonly at: number;
+      readonly id: string;
+      readonly consolidated: boolean;
+      readonly plasticity: number;
+    }
+  /** Removed by the capacity policy, as opposed to `delete`, which a caller asked for. */
+  | { readonly type: 'evict'; readonly seq: number; readonly at: number; readonly id: string }
+  | { readonly type: 'delete'; readonly seq: number; readonly at: number; readonly id: string };
+
+/** An event before the journal gives it a sequence number. */
+export type PendingEvent = WithoutSeq<JournalEvent>;
+
+type WithoutSeq<E> = E extends unknown ? Omit<E, 'seq'> : never;
+
+/** The msgpack shape of an event: the sequence number is the key, and patterns are stored records. */
+export type StoredEvent =
+  | { readonly type: 'upsert'; readonly at: number; readonly pattern: StoredPattern }
+  | { readonly type: 'import'; readonly at: number; readonly source: string; readonly pattern: StoredPattern }
+  | { readonly type: 'merge'; readonly at: number; readonly sources: readonly string[]; readonly pattern: StoredPattern }
+  | { readonly type: 'consolidate'; readonly at: number; readonly id: string; readonly consolidated: boolean; readonly plasticity: number }
+  | { readonly type: 'evict' | 'delete'; readonly at: number; readonly id: string };
+
+/** Field order is fixed per event type so each type maps to one shared msgpack structure. */
+export function toStoredEvent(event: PendingEvent): StoredEvent {
+  switch (event.type) {
+    case 'upsert':
+      return { type: event.type, at: event.at, pattern: toStored(event.pattern) };
+    case 'import':
+      return { type: event.type, at: event.at, source: event.source, pattern: toStored(event.pattern) };
+    case 'merge':
+      return { type: event.type, at: event.at, sources: event.sources, pattern: toStored(event.pattern) };
+    case 'consolidate':
+      return { type: event.type, at: event.at, id: event.id, consolidated: event.consolidated, plasticity: event.plasticity };
+    case 'evict':
+    case 'delete':
+      return { type: event.type, at: event.at, id: event.id };
+  }
+}
+
+/** Throws on anything that is not a well-formed event; callers wrap it into `CorruptRecordError`. */
+export function fromStoredEvent(seq: number, record: unknown, expect: PatternExpectations): JournalEvent {
+  if (typeof record !== 'object' || record === null) throw new TypeError(`expected an event record, got ${typeof record}`);
+  const stored = record as Record<string, unknown>;
+  const at = stored['at'];
+  if (typeof at !== 'number' || !Number.isFinite(at)) throw new TypeError('event time is not a finite number');
+  const type = stored['type'];
+  switch (type) {
+    case 'upsert':
+      return { type, seq, at, pattern: fromStored(stored['pattern'], expect) };
+    case 'import':
+      return { type, seq, at, source: requireString(stored['source'], 'source'), pattern: fromStored(stored['pattern'], expect) };
+    case 'merge': {
+      const sources = stored['sources'];
+      if (!Array.isArray(sources)) throw new TypeError('merge sources are not an array');
+      return {
+        type,
+        seq,
+        at,
+        sources: sources.map((source) => requireString(source, 'merge source')),
+        pattern: fromStored(stored['pattern'], expect),
+      };
+    }
+    case 'consolidate': {
+      const consolidated = stored['consolidated'];
+      const plasticity = stored['plasticity'];
+      if (typeof consolidated !== 'boolean') throw new TypeError('consolidated flag is not a boolean');
+      if (typeof plasticity !== 'number' || !(plasticity >= 0 && plasticity <= 1)) throw new TypeError('plasticity is not within 0..1');
+      return { type, seq, at, id: requireString(stored['id'], 'id'), consolidated, plasticity };
+    }
+    case 'evict':
+    case 'delete':
+      return { type, seq, at, id: requireString(stored['id'], 'id') };
+    default:
+      throw new TypeError(`unknown event type ${String(type)}`);
+  }
+}
+
+/** Where events are applied: the LMDB databases inside a write transaction, or a map when checking integrity. */
+export interface PatternState {
+  get(id: string): Pattern | undefined;
+  put(pattern: Pattern): void;
+  remove(id: string): void;
+}
+
+/**
+ * The single definition of what an event does. Live writes and replays both
+ * go through it, which is what makes a replayed memory equal the original.
+ */
+export function applyEvent(state: PatternState, event: PendingEvent): void {
+  switch (event.type) {
+    case 'upsert':
+    case 'import':
+      state.put(event.pattern);
+      return;
+    case 'merge':
+      for (const id of event.sources) if (id !== event.pattern.id) removeExisting(state, id);
+      state.put(event.pattern);
+      return;
+    case 'consolidate': {
+      const prior = state.get(event.id);
+      if (prior === undefined) throw new PatternNotFoundError(event.id);
+      state.put({
+        ...prior,
+        consolidated: event.consolidated,
+        plasticity: event.plasticity,
+        version: prior.version + 1,
+        updatedAt: Math.max(event.at, prior.updatedAt),
+      });
+      return;
+    }
+    case 'evict':
+    case 'delete':
+      removeExisting(state, event.id);
+      return;
+  }
+}
+
+function removeExisting(state: PatternState, id: string): void {
+  if (state.get(id) === undefined) throw new PatternNotFoundError(id);
+  state.remove(id);
+}
+
+function requireString(value: unknown, what: string): string {
+  if (typeof value !== 'string') throw new TypeError(`${what} is not a string`);
+  return value;
+}

@@ -1,0 +1,66 @@
+import type { Transaction } from 'lmdb';
+import { fromStored, toStored } from './codec.js';
+import type { Databases, SnapshotInfo } from './databases.js';
+import type { Pattern, PatternExpectations } from './pattern.js';
+import { readRange, scanRange, streamRange } from './ranges.js';
+
+/**
+ * A snapshot is a copy of every pattern at one journal sequence number. The
+ * patterns database already is the current state; snapshots exist so the
+ * journal before them can be compacted away while a memory can still be
+ * rebuilt (snapshot, then the journal tail) and checked against its history.
+ */
+
+export function latestSnapshotInfo(dbs: Databases, transaction?: Transaction): SnapshotInfo | undefined {
+  const [newest] = dbs.meta.getRange({
+    start: ['snapshot', Number.MAX_SAFE_INTEGER],
+    end: ['snapshot', -1],
+    reverse: true,
+    limit: 1,
+    ...(transaction === undefined ? {} : { transaction }),
+  });
+  return newest?.value as SnapshotInfo | undefined;
+}
+
+/** Copies every pattern into a snapshot at `seq`. Runs inside the caller's write transaction, so the copy is consistent. */
+export function writeSnapshot(dbs: Databases, expect: PatternExpectations, seq: number, createdAt: number): SnapshotInfo {
+  let count = 0;
+  for (const pattern of scanRange(dbs.patterns, 'patterns', {}, (_key, value) => fromStored(value, expect), (p) => p.id)) {
+    dbs.snapshots.put([seq, pattern.id], toStored(pattern));
+    count++;
+  }
+  const info: SnapshotInfo = { seq, count, createdAt };
+  dbs.meta.put(['snapshot', seq], info);
+  return info;
+}
+
+export function snapshotPatterns(dbs: Databases, expect: PatternExpectations, seq: number): AsyncGenerator<Pattern> {
+  return streamRange(
+    dbs.snapshots,
+    'snapshots',
+    { start: [seq, ''], end: [seq + 1, ''] },
+    (_key, value) => fromStored(value, expect),
+    (pattern) => [seq, pattern.id],
+  );
+}
+
+/** Every pattern of one snapshot, read in the given transaction. */
+export function readSnapshot(dbs: Databases, expect: PatternExpectations, seq: number, transaction: Transaction): Pattern[] {
+  return readRange(dbs.snapshots, 'snapshots', { start: [seq, ''], end: [seq + 1, ''], transaction }, (_key, value) =>
+    fromStored(value, expect),
+  );
+}
+
+/** Removes every snapshot older than `seq`; runs inside the caller's write transaction. */
+export function dropSnapshotsBefore(dbs: Databases, seq: number): number {
+  let dropped = 0;
+  for (const { key } of [...dbs.meta.getRange({ start: ['snapshot', -1], end: ['snapshot', seq] })]) {
+    const [, older] = key as ['snapshot', number];
+    for (const snapshotKey of [...dbs.snapshots.getKeys({ start: [older, ''], end: [older + 1, ''] })]) {
+      dbs.snapshots.remove(snapshotKey);
+    }
+    dbs.meta.remove(key);
+    dropped++;
+  }
+  return dropped;
+}

@@ -1,0 +1,87 @@
+import { describe, expect, it } from 'vitest';
+import { SwarmbankError } from '../../src/errors.js';
+import { PatternValidationError, validatePattern, type Pattern } from '../../src/memory/pattern.js';
+import { DIMENSIONS, FEATURE_SPACE } from './support.js';
+
+const expect8 = { dimensions: DIMENSIONS, featureSpaceId: FEATURE_SPACE };
+
+function valid(): Pattern {
+  return {
+    id: 'p-1',
+    embedding: new Float32Array(DIMENSIONS).fill(0.25),
+    outcome: 'down',
+    confidence: 0.8,
+    support: 12,
+    successes: 9,
+    version: 3,
+    origin: 'agent-7',
+    featureSpaceId: FEATURE_SPACE,
+    tags: ['bullish_reversal', 'support_level'],
+    condition: 'trending',
+    consolidated: false,
+    plasticity: 1,
+    createdAt: 1_700_000_000_000,
+    updatedAt: 1_700_000_000_500,
+  };
+}
+
+function fieldOf(candidate: unknown): string {
+  try {
+    validatePattern(candidate, expect8);
+  } catch (error) {
+    expect(error).toBeInstanceOf(PatternValidationError);
+    expect(error).toBeInstanceOf(SwarmbankError);
+    expect((error as PatternValidationError).code).toBe('PATTERN_INVALID');
+    return (error as PatternValidationError).field;
+  }
+  return 'none';
+}
+
+describe('pattern validation', () => {
+  it('accepts a well-formed pattern, with or without a condition', () => {
+    expect(fieldOf(valid())).toBe('none');
+    const { condition: _condition, ...withoutCondition } = valid();
+    expect(fieldOf(withoutCondition)).toBe('none');
+  });
+
+  it.each([
+    ['id', { id: '' }],
+    ['id', { id: 'x'.repeat(257) }],
+    ['embedding', { embedding: [0, 0, 0, 0, 0, 0, 0, 0] }],
+    ['embedding', { embedding: new Float32Array(DIMENSIONS + 1) }],
+    ['embedding', { embedding: new Float32Array(DIMENSIONS).fill(Number.NaN) }],
+    ['embedding', { embedding: new Float32Array(DIMENSIONS).fill(Number.POSITIVE_INFINITY) }],
+    ['outcome', { outcome: 'sideways' }],
+    ['confidence', { confidence: 1.01 }],
+    ['confidence', { confidence: -0.1 }],
+    ['confidence', { confidence: Number.NaN }],
+    ['support', { support: 2.5 }],
+    ['support', { support: -1 }],
+    ['successes', { successes: 13 }],
+    ['version', { version: 0 }],
+    ['origin', { origin: '' }],
+    ['featureSpaceId', { featureSpaceId: 'other-space' }],
+    ['tags', { tags: 'bullish' }],
+    ['tags[1]', { tags: ['ok', ''] }],
+    ['condition', { condition: 42 }],
+    ['consolidated', { consolidated: 'yes' }],
+    ['plasticity', { plasticity: 2 }],
+    ['createdAt', { createdAt: Number.POSITIVE_INFINITY }],
+    ['updatedAt', { updatedAt: 1 }],
+  ])('names %s as the bad field', (field, change) => {
+    expect(fieldOf({ ...valid(), ...change })).toBe(field);
+  });
+
+  it('names the first bad field in declaration order', () => {
+    expect(fieldOf({ ...valid(), confidence: 7, plasticity: -1, embedding: new Float32Array(3) })).toBe('embedding');
+  });
+
+  it('refuses what is not an object', () => {
+    expect(fieldOf(null)).toBe('pattern');
+    expect(fieldOf([valid()])).toBe('pattern');
+  });
+
+  it('says which pattern and what was wrong', () => {
+    expect(() => validatePattern({ ...valid(), successes: 99 }, expect8)).toThrow(/pattern "p-1": successes \(99\) exceeds support \(12\)/);
+  });
+});

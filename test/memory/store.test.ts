@@ -1,0 +1,297 @@
+import { describe, expect, it } from 'vitest';
+import { embeddingToBytes } from '../../src/memory/codec.js';
+import { MemoryFullError, MemoryOptionsError, PatternNotFoundError } from '../../src/memory/errors.js';
+import { DEFAULT_RECENCY_HALF_LIFE_MS, utility } from '../../src/memory/eviction.js';
+import { PatternValidationError, type Pattern } from '../../src/memory/pattern.js';
+import { openPatternMemory } from '../../src/memory/store.js';
+import { createRandom } from '../../src/random.js';
+import { DIMENSIONS, FEATURE_SPACE, input, manualClock, randomInput, rawRecords, sortedIds, useMemoryFixture } from './support.js';
+
+const DAY = 24 * 60 * 60 * 1000;
+
+describe('pattern store', () => {
+  const fixture = useMemoryFixture();
+
+  describe('embeddings', () => {
+    it('stores embeddings as raw little-endian float32 bytes', () => {
+      expect([...embeddingToBytes(Float32Array.of(1, -2))]).toEqual([0x00, 0x00, 0x80, 0x3f, 0x00, 0x00, 0x00, 0xc0]);
+    });
+
+    it('returns every finite float32 bit pattern unchanged, as a Float32Array that owns its buffer (seed 7)', async () => {
+      const random = createRandom(7);
+      const memory = await fixture.open({ dimensions: 64 });
+      const bits = new Uint32Array(64);
+      const written: Float32Array[] = [];
+      for (let n = 0; n < 200; n++) {
+        const embedding = new Float32Array(bits.buffer.slice(0));
+        for (let i = 0; i < 64; i++) {
+          // Any 32 bits except an all-ones exponent (Infinity, NaN) is a finite float: normals, subnormals, ±0.
+          let word = random.int(0, 0xffffffff);
+          if ((word & 0x7f800000) === 0x7f800000) word &= 0xff7fffff;
+          new Uint32Array(embedding.buffer)[i] = word >>> 0;
+        }
+        embedding[0] = n === 0 ? -0 : (embedding[0] as number);
+        written.push(embedding);
+      }
+      await memory.upsertMany(written.map((embedding, n) => input(`p${n}`, { embedding })));
+
+      for (const [n, embedding] of written.entries()) {
+        const stored = memory.get(`p${n}`)?.embedding;
+        expect(stored).toBeInstanceOf(Float32Array);
+        expect(stored?.byteOffset).toBe(0);
+        expect(stored?.buffer.byteLength).toBe(64 * 4);
+        expect(new Uint32Array((stored as Float32Array).buffer)).toEqual(new Uint32Array(embedding.buffer));
+      }
+    });
+
+    it('keeps its own copy of the embedding it was given', async () => {
+      const memory = await fixture.open();
+      const embedding = new Float32Array(DIMENSIONS).fill(0.5);
+      const written = await memory.upsert(input('a', { embedding }));
+      embedding.fill(9);
+      expect(written.embedding[0]).toBe(0.5);
+      expect(memory.get('a')?.embedding[0]).toBe(0.5);
+    });
+  });
+
+  describe('reads and writes', () => {
+    it('upserts, gets, iterates in id order, counts and deletes', async () => {
+      const memory = await fixture.open();
+      await memory.upsert(input('b'));
+      await memory.upsertMany([input('c'), input('a')]);
+      expect(memory.count()).toBe(3);
+      expect(sortedIds(memory)).toEqual(['a', 'b', 'c']);
+      expect(memory.has('b')).toBe(true);
+      expect(await memory.delete('b')).toBe(true);
+      expect(await memory.delete('b')).toBe(false);
+      expect(memory.get('b')).toBeUndefined();
+      expect(memory.has('b')).toBe(false);
+      expect(memory.count()).toBe(2);
+    });
+
+    it('returns exactly the pattern it wrote, with the memory defaults filled in', async () => {
+      const clock = manualClock();
+      const memory = await fixture.open({ clock: clock.now });
+      const written = await memory.upsert(input('a', { condition: 'ranging' }));
+      expect(written).toMatchObject<Partial<Pattern>>({
+        version: 1,
+        featureSpaceId: FEATURE_SPACE,
+        consolidated: false,
+        plasticity: 1,
+        condition: 'ranging',
+        createdAt: clock.now(),
+        updatedAt: clock.now(),
+      });
+      expect(memory.get('a')).toEqual(written);
+    });
+
+    it('bumps the version on every mutation and keeps createdAt', async () => {
+      const clock = manualClock();
+      const memory = await fixture.open({ clock: clock.now });
+      const created = clock.now();
+      await memory.upsert(input('a'));
+      clock.advance(1000);
+      expect((await memory.upsert(input('a', { confidence: 0.9 }))).version).toBe(2);
+      clock.advance(1000);
+      const [consolidated] = await memory.consolidate(['a']);
+      expect(consolidated).toMatchObject({ version: 3, consolidated: true, plasticity: 0.1, createdAt: created, updatedAt: created + 2000 });
+      const [released] = await memory.release(['a']);
+      expect(released).toMatchObject({ version: 4, consolidated: false, plasticity: 1 });
+      expect((await memory.upsert(input('a'))).version).toBe(5);
+    });
+
+    it('keeps consolidation and plasticity across upserts that do not set them', async () => {
+      const memory = await fixture.open();
+      await memory.upsert(input('a'));
+      await memory.consolidate(['a'], { plasticity: 0.2 });
+      expect(await memory.upsert(input('a', { confidence: 0.7 }))).toMatchObject({ consolidated: true, plasticity: 0.2 });
+    });
+
+    it('writes a batch in one transaction: all of it, or none of it when one pattern is invalid', async () => {
+      const memory = await fixture.open();
+      await memory.upsert(input('a'));
+      const batch = [input('a', { confidence: 0.9 }), input('b'), input('c', { successes: 99 })];
+      await expect(memory.upsertMany(batch)).rejects.toThrow(PatternValidationError);
+      expect(memory.get('a')?.confidence).toBe(0.5);
+      expect(memory.has('b')).toBe(false);
+      expect(memory.lastSeq()).toBe(1);
+
+      await memory.upsertMany(batch.slice(0, 2));
+      expect(memory.count()).toBe(2);
+      expect(memory.lastSeq()).toBe(3);
+    });
+
+    it('refuses patterns of another feature space or of the wrong dimensions', async () => {
+      const memory = await fixture.open();
+      await expect(memory.upsert(input('a', { featureSpaceId: 'other' }))).rejects.toMatchObject({ field: 'featureSpaceId' });
+      await expect(memory.upsert(input('a', { embedding: new Float32Array(DIMENSIONS * 2) }))).rejects.toMatchObject({ field: 'embedding' });
+      expect(memory.count()).toBe(0);
+    });
+
+    it('merges sources into one pattern with the highest version plus one, atomically', async () => {
+      const clock = manualClock();
+      const memory = await fixture.open({ clock: clock.now });
+      await memory.upsert(input('a', { plasticity: 0.6 }));
+      clock.advance(10);
+      await memory.upsert(input('b'));
+      await memory.upsert(input('b'));
+      await memory.upsert(input('b'));
+      // a is at version 2 once consolidated, b at 3.
+      await memory.consolidate(['a']);
+      const merged = await memory.merge(['a', 'b'], input('ab', { support: 20, successes: 12 }));
+      expect(merged).toMatchObject({ version: 4, createdAt: clock.now() - 10, consolidated: true, plasticity: 0.1 });
+      expect(sortedIds(memory)).toEqual(['ab']);
+
+      await expect(memory.merge(['ab', 'missing'], input('ab'))).rejects.toThrow(PatternNotFoundError);
+      expect(memory.get('ab')).toEqual(merged);
+    });
+
+    it('imports patterns validated first, refusing the whole set when one is bad', async () => {
+      const source = await fixture.open();
+      const target = await fixture.open();
+      const exported = await source.upsertMany([input('x'), input('y')]);
+      await target.upsert(input('y'));
+      await target.consolidate(['y']);
+
+      await expect(target.importPatterns([...exported, { ...input('z'), version: 0 } as unknown as Pattern], { source: 'agent-2' })).rejects.toMatchObject({
+        field: 'version',
+      });
+      expect(sortedIds(target)).toEqual(['y']);
+
+      const imported = await target.importPatterns(exported, { source: 'agent-2' });
+      expect(imported.map((p) => [p.id, p.version, p.consolidated, p.origin])).toEqual([
+        ['x', 2, false, 'agent-1'],
+        ['y', 3, true, 'agent-1'],
+      ]);
+      expect(target.get('x')).toEqual(imported[0]);
+      expect(target.get('x')?.embedding).toEqual(exported[0]?.embedding);
+    });
+
+    it('keeps records compact: shared msgpack structures, no per-record field names', async () => {
+      const memory = await fixture.open({ dimensions: 64 });
+      await memory.upsert(input('compact', { embedding: new Float32Array(64) }));
+      await memory.close();
+      const [record] = (await rawRecords(memory.path, 'patterns')).values();
+      // 256 embedding bytes plus the values; the fifteen field names alone would add ~130 bytes.
+      expect(record?.byteLength).toBeLessThan(256 + 100);
+    });
+
+    it('reports the bytes it uses, under 1 KB a pattern at 64 dimensions (seed 3)', async () => {
+      const memory = await fixture.open({ dimensions: 64 });
+      const random = createRandom(3);
+      const before = memory.bytesUsed();
+      await memory.upsertMany(Array.from({ length: 2000 }, (_, i) => randomInput(random, `p${i}`, 64)));
+      const after = memory.bytesUsed();
+      expect(after.patterns).toBeGreaterThan(before.patterns);
+      expect(after.journal).toBeGreaterThan(before.journal);
+      expect(after.patterns / 2000).toBeLessThan(1024);
+      expect(after.file).toBeGreaterThanOrEqual(after.patterns + after.journal);
+    });
+  });
+
+  describe('opening', () => {
+    it('keeps every pattern across a reopen', async () => {
+      const dir = fixture.dir();
+      const memory = await fixture.open({ path: dir });
+      const written = await memory.upsertMany([input('a'), input('b', { tags: [] })]);
+      await memory.close();
+      const reopened = await fixture.open({ path: dir });
+      expect([...reopened.iterate()]).toEqual(written);
+      expect(reopened.lastSeq()).toBe(2);
+    });
+
+    it('refuses to reopen a memory with other dimensions, feature space or half-life', async () => {
+      const dir = fixture.dir();
+      await (await fixture.open({ path: dir })).close();
+      await expect(openPatternMemory({ path: dir, dimensions: 16, featureSpaceId: FEATURE_SPACE })).rejects.toMatchObject({
+        code: 'MEMORY_OPTIONS',
+        option: 'dimensions',
+      });
+      await expect(openPatternMemory({ path: dir, dimensions: DIMENSIONS, featureSpaceId: 'v2' })).rejects.toMatchObject({
+        option: 'featureSpaceId',
+      });
+      await expect(
+        openPatternMemory({ path: dir, dimensions: DIMENSIONS, featureSpaceId: FEATURE_SPACE, recencyHalfLifeMs: DAY }),
+      ).rejects.toMatchObject({ option: 'recencyHalfLifeMs' });
+    });
+
+    it.each([
+      ['dimensions', { dimensions: 0 }],
+      ['featureSpaceId', { featureSpaceId: '' }],
+      ['capacity', { capacity: 2.5 }],
+      ['recencyHalfLifeMs', { recencyHalfLifeMs: -1 }],
+    ])('refuses a bad %s option', async (option, change) => {
+      await expect(fixture.open(change)).rejects.toThrow(MemoryOptionsError);
+      await expect(fixture.open(change)).rejects.toMatchObject({ option });
+    });
+  });
+
+  describe('capacity', () => {
+    it('evicts the lowest confidence × support × recency pattern when over capacity', async () => {
+      const clock = manualClock();
+      const memory = await fixture.open({ capacity: 3, clock: clock.now });
+      await memory.upsert(input('old-strong', { confidence: 0.9, support: 40, successes: 30 }));
+      clock.advance(5 * DEFAULT_RECENCY_HALF_LIFE_MS);
+      await memory.upsert(input('fresh-weak', { confidence: 0.5, support: 10 }));
+      await memory.upsert(input('fresh-mid', { confidence: 0.6, support: 20 }));
+
+      const now = clock.now();
+      const scores = ['old-strong', 'fresh-weak', 'fresh-mid'].map((id) => utility(memory.get(id) as Pattern, now, DEFAULT_RECENCY_HALF_LIFE_MS));
+      // 0.9 × 40 / 2^5 = 1.125 is below 0.5 × 10 = 5: five half-lives outweigh a 7× stronger record.
+      expect(scores[0]).toBeLessThan(scores[1] as number);
+
+      await memory.upsert(input('newcomer', { confidence: 0.8, support: 10 }));
+      expect(sortedIds(memory)).toEqual(['fresh-mid', 'fresh-weak', 'newcomer']);
+      const events = [];
+      for await (const event of memory.replay()) events.push(event);
+      expect(events.at(-1)).toMatchObject({ type: 'evict', id: 'old-strong', seq: 5 });
+    });
+
+    it('evicts a new pattern at once when it is itself the least useful', async () => {
+      const memory = await fixture.open({ capacity: 2 });
+      await memory.upsertMany([input('a'), input('b')]);
+      await memory.upsert(input('unproven', { support: 0, successes: 0 }));
+      expect(sortedIds(memory)).toEqual(['a', 'b']);
+    });
+
+    it('never evicts a consolidated pattern', async () => {
+      const memory = await fixture.open({ capacity: 2 });
+      await memory.upsertMany([input('weak', { confidence: 0.01 }), input('strong', { confidence: 0.3 })]);
+      await memory.consolidate(['weak']);
+      await memory.upsert(input('next'));
+      expect(sortedIds(memory)).toEqual(['next', 'weak']);
+
+      await memory.consolidate(['next']);
+      await memory.upsert(input('overflow', { confidence: 1, support: 1000, successes: 1000 }));
+      expect(sortedIds(memory)).toEqual(['next', 'weak']);
+    });
+
+    it('refuses a write, changing nothing, when it cannot get back under capacity without evicting a consolidated pattern', async () => {
+      const dir = fixture.dir();
+      const memory = await fixture.open({ path: dir });
+      await memory.upsertMany([input('a'), input('b')]);
+      await memory.consolidate(['a', 'b']);
+      await memory.close();
+
+      const smaller = await fixture.open({ path: dir, capacity: 1 });
+      const seq = smaller.lastSeq();
+      await expect(smaller.upsert(input('c'))).rejects.toThrow(MemoryFullError);
+      await expect(smaller.upsert(input('c'))).rejects.toMatchObject({ code: 'MEMORY_FULL', capacity: 1 });
+      expect(sortedIds(smaller)).toEqual(['a', 'b']);
+      expect(smaller.lastSeq()).toBe(seq);
+
+      await smaller.release(['b']);
+      expect(sortedIds(smaller)).toEqual(['a']);
+    });
+
+    it('applies a smaller capacity given at reopen on the next write', async () => {
+      const dir = fixture.dir();
+      const memory = await fixture.open({ path: dir });
+      await memory.upsertMany([input('a', { confidence: 0.1 }), input('b', { confidence: 0.2 }), input('c', { confidence: 0.3 })]);
+      await memory.close();
+      const smaller = await fixture.open({ path: dir, capacity: 2 });
+      await smaller.upsert(input('d', { confidence: 0.4 }));
+      expect(sortedIds(smaller)).toEqual(['c', 'd']);
+    });
+  });
+});
