@@ -59,3 +59,30 @@ export {
   type FaultPlanRun,
   type FaultHandle,
 } from './actors/faults.js';
+
+export {
+  openPatternMemory,
+  type PatternMemory,
+  type PatternMemoryOptions,
+  type ConsolidateOptions,
+  type ReleaseOptions,
+  type ImportOptions,
+  type ReplayRange,
+  type MemoryBytes,
+  type CompactionResult,
+  type RestoreSource,
+  type SnapshotInfo,
+} from './memory/store.js';
+export { validatePattern, PatternValidationError, type Pattern, type PatternInput, type Outcome } from './memory/pattern.js';
+export type { JournalEvent } from './memory/journal.js';
+export type { IntegrityReport } from './memory/integrity.js';
+export { utility, DEFAULT_RECENCY_HALF_LIFE_MS } from './memory/eviction.js';
+export {
+  MemoryOptionsError,
+  CorruptRecordError,
+  MemoryFullError,
+  PatternNotFoundError,
+  JournalError,
+  PersistenceConflictError,
+} from './memory/errors.js';
+export { openLmdbPersistence, type LmdbPersistence, type LmdbPersistenceOptions } from './memory/persistence-engine.js';
