@@ -42,13 +42,15 @@ export class ActorCell implements MessageTarget, Supervisor {
   readonly policy: ResolvedSupervision;
 
   private readonly mailbox = new Mailbox<unknown>();
-  /** Read by the context and by `superviseChild`; not part of the public API. */
-  readonly timers: TimerSet<unknown>;
+  /** Read by `superviseChild`; not part of the public API. */
   readonly restartLog: number[] = [];
   private readonly id: number;
   private status: ActorStatus = 'running';
   private incarnationNumber = 0;
+  /** The nact actor hosting this incarnation; created on the first message, except for persistent actors, which recover at once. */
   private host: HostRef | undefined;
+  /** False while an incarnation has failed to initialise; resuming then means restarting. */
+  private initialised = false;
   private token: DrainToken = { incarnation: 0 };
   private scheduled = false;
   private processing = false;
@@ -59,7 +61,8 @@ export class ActorCell implements MessageTarget, Supervisor {
   private idleWaiters: (() => void)[] = [];
   private stopping: Promise<void> | undefined;
   private watchers: Map<MessageTarget, unknown> | undefined;
-  private readonly watching = new Set<ActorCell>();
+  private watching: Set<ActorCell> | undefined;
+  private timerSet: TimerSet<unknown> | undefined;
   private faultVersion = -1;
   private faultsApply = false;
   private processedCount = 0;
@@ -67,7 +70,7 @@ export class ActorCell implements MessageTarget, Supervisor {
   private restartCount = 0;
   private lastError: Error | undefined;
   private readonly context: CellContext;
-  private readonly recoveryContext: PersistentContext<unknown>;
+  private replayContext: PersistentContext<unknown> | undefined;
 
   constructor(
     readonly system: System,
@@ -80,9 +83,7 @@ export class ActorCell implements MessageTarget, Supervisor {
     this.path = parent.path === '/' ? `/${name}` : `${parent.path}/${name}`;
     this.ref = new LocalRef(this, name);
     this.policy = policy;
-    this.timers = new TimerSet(system.clock, (message) => this.deliver(message));
     this.context = new CellContext(this);
-    this.recoveryContext = recoveryContext(this.context);
   }
 
   /** Creates, registers with its parent and starts a new child cell. */
@@ -98,7 +99,7 @@ export class ActorCell implements MessageTarget, Supervisor {
     parent.children.set(name, cell);
     system.counters.spawned++;
     system.counters.liveActors++;
-    system.emit({ type: 'spawned', path: cell.path, at: system.clock.now() });
+    if (system.events.hasListeners) system.emit({ type: 'spawned', path: cell.path, at: system.clock.now() });
     cell.startIncarnation();
     return cell;
   }
@@ -122,10 +123,15 @@ export class ActorCell implements MessageTarget, Supervisor {
       return;
     }
     this.mailbox.push(message);
-    if (!this.scheduled && status === 'running') {
+    if (!this.scheduled && status === 'running' && this.initialised) {
       this.scheduled = true;
-      sendToHost(this.host as HostRef, this.token);
+      sendToHost(this.host ?? this.openHost(), this.token);
     }
+  }
+
+  /** Per-actor timers, created on first use. */
+  get timers(): TimerSet<unknown> {
+    return (this.timerSet ??= new TimerSet(this.system.clock, (message) => this.deliver(message)));
   }
 
   metrics(): ActorMetrics {
@@ -147,15 +153,19 @@ export class ActorCell implements MessageTarget, Supervisor {
     this.token = { incarnation: this.incarnationNumber };
     this.scheduled = false;
     this.persistFn = undefined;
-    let initial: unknown;
+    this.initialised = false;
     try {
-      initial = this.initialState();
+      this.state = this.initialState();
     } catch (error) {
-      this.host = undefined;
       this.fail(toError(error), undefined);
       return;
     }
-    this.state = initial;
+    this.initialised = true;
+    if (this.behaviour.kind === 'persistent') this.openHost();
+    this.scheduleIfNeeded();
+  }
+
+  private openHost(): HostRef {
     const hostName = `a${this.id}-${this.incarnationNumber}`;
     const behaviour = this.behaviour;
     const incarnation = this.incarnationNumber;
@@ -163,14 +173,15 @@ export class ActorCell implements MessageTarget, Supervisor {
       // Only a persistent host's recovery can throw into nact: drains catch their own errors.
       if (this.incarnationNumber === incarnation && this.status === 'running') {
         this.host = undefined;
+        this.initialised = false;
         this.fail(error, message);
       }
     };
     this.host =
       behaviour.kind === 'persistent'
-        ? spawnPersistentHost(this.system.host, hostName, behaviour.persistenceKey, this.hostFunction, initial, behaviour.snapshotEvery, onCrash)
-        : spawnHost(this.system.host, hostName, this.hostFunction, initial, onCrash);
-    this.scheduleIfNeeded();
+        ? spawnPersistentHost(this.system.host, hostName, behaviour.persistenceKey, this.hostFunction, this.state, behaviour.snapshotEvery, onCrash)
+        : spawnHost(this.system.host, hostName, this.hostFunction, this.state, onCrash);
+    return this.host;
   }
 
   private initialState(): unknown {
@@ -184,7 +195,7 @@ export class ActorCell implements MessageTarget, Supervisor {
   }
 
   private endIncarnation(): void {
-    this.timers.cancelAll();
+    this.timerSet?.cancelAll();
     if (this.host) {
       stopHost(this.host);
       this.host = undefined;
@@ -201,76 +212,113 @@ export class ActorCell implements MessageTarget, Supervisor {
 
   // ---- message processing ---------------------------------------------------
 
-  private readonly hostFunction = async (state: unknown, message: unknown, ctx: HostContext): Promise<unknown> => {
+  // Synchronous unless a behaviour returns a promise: an awaited step per message costs more than the message.
+  private readonly hostFunction = (state: unknown, message: unknown, ctx: HostContext): unknown => {
     if (ctx.persist) this.persistFn = ctx.persist;
     if (message === this.token) return this.drain(state);
     if (ctx.recovering) return this.replay(state, message);
     return state;
   };
 
-  private async replay(state: unknown, message: unknown): Promise<unknown> {
+  private replay(state: unknown, message: unknown): unknown {
     const behaviour = this.behaviour;
     if (behaviour.kind !== 'persistent') return state;
+    this.replayContext ??= recoveryContext(this.context);
     // Errors propagate to nact, which stops the host and reports through onCrash.
-    const next = await behaviour.receive(state, message, this.recoveryContext);
+    const next = behaviour.receive(state, message, this.replayContext);
+    if (next instanceof Promise) return next.then((value) => (this.state = value));
     this.state = next;
     return next;
   }
 
-  private async drain(state: unknown): Promise<unknown> {
-    const incarnation = this.incarnationNumber;
+  private drain(state: unknown): unknown {
     this.processing = true;
-    try {
-      return await this.processBatch(state, incarnation);
-    } finally {
-      this.processing = false;
-      const next = this.afterDrain;
-      this.afterDrain = undefined;
-      next?.();
+    const result = this.processBatch(state, this.incarnationNumber, this.system.batchSize);
+    if (result instanceof Promise) {
+      return result.then((value) => {
+        this.drainEnded();
+        return value;
+      });
     }
+    this.drainEnded();
+    return result;
   }
 
-  private async processBatch(state: unknown, incarnation: number): Promise<unknown> {
+  private drainEnded(): void {
+    this.processing = false;
+    const next = this.afterDrain;
+    this.afterDrain = undefined;
+    next?.();
+  }
+
+  /** Processes up to `budget` messages; switches to a promise only when a behaviour or a fault needs one. */
+  private processBatch(state: unknown, incarnation: number, budget: number): unknown {
     const behaviour = this.behaviour;
-    const ctx = behaviour.kind === 'persistent' ? (this.context as unknown as PersistentContext<unknown>) : this.context;
-    const counters = this.system.counters;
-    let budget = this.system.batchSize;
-    while (budget-- > 0 && this.incarnationNumber === incarnation && this.canProcess() && this.mailbox.size > 0) {
-      const message = this.mailbox.shift();
+    const mailbox = this.mailbox;
+    const faults = this.system.faults;
+    while (budget > 0 && mailbox.size > 0 && this.incarnationNumber === incarnation && this.canProcess()) {
+      budget--;
+      const message = mailbox.shift();
+      let next: unknown;
       try {
-        if (this.faultVersion !== this.system.faults.version) this.refreshFaults();
+        if (this.faultVersion !== faults.version) this.refreshFaults();
         if (this.faultsApply) {
-          const verdict = this.system.faults.verdict(this.path, message);
+          const verdict = faults.verdict(this.path, message);
           if (verdict?.kind === 'drop') continue;
           if (verdict?.kind === 'crash') throw verdict.error;
-          if (verdict?.kind === 'delay') await sleep(this.system, verdict.ms);
+          if (verdict?.kind === 'delay') {
+            const delayed = sleep(this.system, verdict.ms).then(() => this.receiveOne(behaviour, state, message));
+            return this.settle(delayed, state, message, incarnation, budget);
+          }
         }
-        if (behaviour.kind === 'stateless') {
-          const done = behaviour.receive(message, ctx);
-          if (done !== undefined) await done;
-        } else {
-          let next = behaviour.receive(state, message, ctx as PersistentContext<unknown>);
-          if (next instanceof Promise) next = await next;
-          state = next;
-          if (this.incarnationNumber === incarnation) this.state = next;
-        }
-        this.processedCount++;
-        counters.processed++;
+        next = this.receiveOne(behaviour, state, message);
       } catch (error) {
-        if (this.incarnationNumber !== incarnation) return state;
-        this.processing = false;
-        this.scheduled = false;
-        this.fail(toError(error), message);
-        return state;
+        return this.failed(error, message, state, incarnation);
       }
+      if (next instanceof Promise) return this.settle(next, state, message, incarnation, budget);
+      state = next;
+      this.processed(state, incarnation);
     }
     if (this.incarnationNumber !== incarnation) return state;
-    if (this.canProcess() && this.mailbox.size > 0) {
+    if (mailbox.size > 0 && this.canProcess()) {
       sendToHost(this.host as HostRef, this.token);
     } else {
       this.scheduled = false;
-      if (this.mailbox.size === 0) this.notifyIdle();
+      if (mailbox.size === 0) this.notifyIdle();
     }
+    return state;
+  }
+
+  private receiveOne(behaviour: Behaviour<unknown>, state: unknown, message: unknown): unknown {
+    if (behaviour.kind === 'stateless') {
+      const done = behaviour.receive(message, this.context);
+      return done instanceof Promise ? done.then(() => state) : state;
+    }
+    return behaviour.receive(state, message, this.context);
+  }
+
+  private async settle(pending: Promise<unknown>, state: unknown, message: unknown, incarnation: number, budget: number): Promise<unknown> {
+    let next: unknown;
+    try {
+      next = await pending;
+    } catch (error) {
+      return this.failed(error, message, state, incarnation);
+    }
+    this.processed(next, incarnation);
+    return this.processBatch(next, incarnation, budget);
+  }
+
+  private processed(state: unknown, incarnation: number): void {
+    if (this.incarnationNumber === incarnation) this.state = state;
+    this.processedCount++;
+    this.system.counters.processed++;
+  }
+
+  private failed(error: unknown, message: unknown, state: unknown, incarnation: number): unknown {
+    if (this.incarnationNumber !== incarnation) return state;
+    this.processing = false;
+    this.scheduled = false;
+    this.fail(toError(error), message);
     return state;
   }
 
@@ -279,9 +327,9 @@ export class ActorCell implements MessageTarget, Supervisor {
   }
 
   private scheduleIfNeeded(): void {
-    if (!this.scheduled && this.host && this.canProcess() && this.mailbox.size > 0) {
+    if (!this.scheduled && this.initialised && this.canProcess() && this.mailbox.size > 0) {
       this.scheduled = true;
-      sendToHost(this.host, this.token);
+      sendToHost(this.host ?? this.openHost(), this.token);
     }
   }
 
@@ -322,7 +370,7 @@ export class ActorCell implements MessageTarget, Supervisor {
     this.status = 'running';
     this.system.emit({ type: 'resumed', path: this.path, at: this.system.clock.now() });
     for (const child of this.children.values()) child.resume();
-    if (this.host) this.scheduleIfNeeded();
+    if (this.initialised) this.scheduleIfNeeded();
     else this.restart(0, 0, 'failure');
   }
 
@@ -393,8 +441,8 @@ export class ActorCell implements MessageTarget, Supervisor {
     this.notifyIdle();
     if (this.parent.children.get(this.name) === this) this.parent.children.delete(this.name);
     this.system.registry.removeEverywhere(this.ref);
-    for (const target of this.watching) target.watchers?.delete(this);
-    this.watching.clear();
+    for (const target of this.watching ?? []) target.watchers?.delete(this);
+    this.watching = undefined;
     const system = this.system;
     system.counters.stopped++;
     system.counters.liveActors--;
@@ -406,7 +454,7 @@ export class ActorCell implements MessageTarget, Supervisor {
 
   private whenIdle(timeoutMs: number): Promise<void> {
     if (!this.processing && this.mailbox.size === 0) return Promise.resolve();
-    if (this.status !== 'stopping' || !this.host) return Promise.resolve();
+    if (this.status !== 'stopping' || !this.initialised) return Promise.resolve();
     return new Promise((resolve) => {
       const timer = this.system.clock.setTimeout(done, timeoutMs);
       const waiter = (): void => done();
@@ -419,6 +467,7 @@ export class ActorCell implements MessageTarget, Supervisor {
   }
 
   private notifyIdle(): void {
+    if (this.idleWaiters.length === 0) return;
     const waiters = this.idleWaiters;
     this.idleWaiters = [];
     for (const waiter of waiters) waiter();
@@ -433,12 +482,12 @@ export class ActorCell implements MessageTarget, Supervisor {
       return;
     }
     (this.watchers ??= new Map()).set(watcher, message);
-    if (watcher instanceof ActorCell) watcher.watching.add(this);
+    if (watcher instanceof ActorCell) (watcher.watching ??= new Set()).add(this);
   }
 
   removeWatcher(watcher: MessageTarget): void {
     this.watchers?.delete(watcher);
-    if (watcher instanceof ActorCell) watcher.watching.delete(this);
+    if (watcher instanceof ActorCell) watcher.watching?.delete(this);
   }
 }
 
@@ -546,10 +595,10 @@ class CellContext implements PersistentContext<unknown> {
     return this.cell.children.get(name)?.ref;
   }
 
-  readonly watch = (target: AnyActorRef): void => {
+  watch(target: AnyActorRef): void {
     const terminated: Terminated = { type: 'terminated', ref: target, path: target.path };
     this.watchWith(target, terminated);
-  };
+  }
 
   watchWith(target: AnyActorRef, message: unknown): void {
     const cell = targetOf(target);

@@ -4,7 +4,7 @@
  * messages. One queue per actor keeps every sender's messages in order.
  */
 export class Mailbox<T> {
-  private items: (T | undefined)[] = new Array(16);
+  private items: (T | undefined)[] = new Array(4);
   private head = 0;
   private count = 0;
 

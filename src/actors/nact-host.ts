@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import nact from 'nact';
 import type { PersistenceEngine } from './persistence.js';
 
@@ -9,14 +10,35 @@ import type { PersistenceEngine } from './persistence.js';
  * not stop children when their parent stops. The actor tree, supervision and
  * ordered shutdown are kept in swarmbank's cells instead.
  */
-export type HostRef = nact.Ref<unknown>;
+export interface HostRef {
+  readonly ref: nact.Ref<unknown>;
+  /** nact's concrete actor, resolved once: `nact.dispatch` would look it up by path on every message. */
+  readonly actor: ConcreteActor;
+}
+
+interface ConcreteActor {
+  readonly stopped: boolean;
+  dispatch(message: unknown): void;
+}
+
+// nact has no public way to reach the actor behind a reference; its system map is the one it uses itself.
+const systemMap = createRequire(import.meta.url)('nact/lib/system-map.js') as {
+  find(systemName: string, ref: nact.Ref<unknown>): ConcreteActor | undefined;
+};
+
+function resolveHost(ref: nact.Ref<unknown>): HostRef {
+  const actor = systemMap.find((ref as unknown as { system: { name: string } }).system.name, ref);
+  if (!actor) throw new Error('nact did not register the actor it just spawned');
+  return { ref, actor };
+}
 
 export interface HostContext {
   readonly recovering?: boolean;
   readonly persist?: (message: unknown) => Promise<void>;
 }
 
-export type HostFunction = (state: unknown, message: unknown, ctx: HostContext) => Promise<unknown>;
+/** Returns the next state, or a promise of it: nact awaits either. */
+export type HostFunction = (state: unknown, message: unknown, ctx: HostContext) => unknown;
 
 /** nact's decision when a persistent actor's recovery throws: we always stop the host and let the cell's supervisor decide. */
 export type HostCrashHandler = (message: unknown, error: Error) => void;
@@ -46,10 +68,11 @@ export function spawnHost(
   initialState: unknown,
   onCrash: HostCrashHandler,
 ): HostRef {
-  return nact.spawn(system.root, f as never, name, {
+  const ref = nact.spawn(system.root, f as never, name, {
     initialState,
     onCrash: crashHandler(onCrash),
-  } as never) as HostRef;
+  } as never) as nact.Ref<unknown>;
+  return resolveHost(ref);
 }
 
 export function spawnPersistentHost(
@@ -61,19 +84,20 @@ export function spawnPersistentHost(
   snapshotEvery: number | undefined,
   onCrash: HostCrashHandler,
 ): HostRef {
-  return nact.spawnPersistent(system.root, f as never, persistenceKey, name, {
+  const ref = nact.spawnPersistent(system.root, f as never, persistenceKey, name, {
     initialState,
     snapshotEvery,
     onCrash: crashHandler(onCrash),
-  } as never) as HostRef;
+  } as never) as nact.Ref<unknown>;
+  return resolveHost(ref);
 }
 
 export function sendToHost(host: HostRef, message: unknown): void {
-  nact.dispatch(host, message);
+  if (!host.actor.stopped) host.actor.dispatch(message);
 }
 
 export function stopHost(host: HostRef): void {
-  nact.stop(host);
+  nact.stop(host.ref);
 }
 
 function crashHandler(onCrash: HostCrashHandler) {

@@ -117,9 +117,7 @@ class ActorRuntime implements Runtime {
       registry: this.registry,
       host: startHostSystem(options.persistence),
       persistence: options.persistence,
-      get faults() {
-        return faults;
-      },
+      faults: undefined as unknown as FaultInjector,
       batchSize,
       pendingAsks: new Set(),
       nextId: () => ++ids,
@@ -135,6 +133,8 @@ class ActorRuntime implements Runtime {
       const target = targetOf(ref);
       return target instanceof ActorCell ? target : undefined;
     });
+    // The injector needs the system and the system hands the injector to cells: tie the knot once, before any cell exists.
+    Object.assign(system, { faults });
     this.system = system;
     this.faults = faults;
     this.guardian = new Guardian(system);
