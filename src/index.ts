@@ -86,3 +86,29 @@ export {
   PersistenceConflictError,
 } from './memory/errors.js';
 export { openLmdbPersistence, type LmdbPersistence, type LmdbPersistenceOptions } from './memory/persistence-engine.js';
+export {
+  VectorIndex,
+  VectorIndexError,
+  defaultHnswOptions,
+  type VectorIndexOptions,
+  type HnswOptions,
+  type SearchOptions,
+  type PatternFacets,
+  type VectorMatch,
+  type HnswState,
+  type HnswLoadReport,
+  type IdFilter,
+  type UsearchLoader,
+  type VectorIndexErrorCode,
+} from './memory/vector-index.js';
+export {
+  QuantizedIndex,
+  quantize,
+  dequantize,
+  codeBytes,
+  type QuantizationKind,
+  type QuantizedVector,
+  type QuantizedIndexOptions,
+  type QuantizedSearchOptions,
+} from './memory/quantization.js';
+export { mmrRerank, type MmrCandidate } from './memory/mmr.js';

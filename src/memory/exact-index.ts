@@ -39,19 +39,26 @@ export function toUnitVector(vector: ArrayLike<number>, dimensions: number, what
   if (vector.length !== dimensions) {
     throw new VectorIndexError('DIMENSION_MISMATCH', `${what} has ${vector.length} dimensions, expected ${dimensions}`);
   }
-  let sum = 0;
+  let maxAbs = 0;
   for (let i = 0; i < dimensions; i++) {
     const x = vector[i]!;
     if (!Number.isFinite(x)) {
       throw new VectorIndexError('NON_FINITE_VALUE', `${what} has a non-finite value (${x}) at position ${i}`);
     }
-    sum += x * x;
+    maxAbs = Math.max(maxAbs, Math.abs(x));
   }
   // A zero vector has no direction, so its cosine with anything is undefined.
-  if (sum === 0) throw new VectorIndexError('ZERO_VECTOR', `${what} is all zeros`);
-  const inverse = 1 / Math.sqrt(sum);
+  if (maxAbs === 0) throw new VectorIndexError('ZERO_VECTOR', `${what} is all zeros`);
+  // Dividing by the largest component first keeps the squares from
+  // overflowing (1e200) or underflowing (1e-200) to a useless norm.
+  let sum = 0;
+  for (let i = 0; i < dimensions; i++) {
+    const x = vector[i]! / maxAbs;
+    sum += x * x;
+  }
+  const norm = Math.sqrt(sum);
   const unit = new Float32Array(dimensions);
-  for (let i = 0; i < dimensions; i++) unit[i] = vector[i]! * inverse;
+  for (let i = 0; i < dimensions; i++) unit[i] = vector[i]! / maxAbs / norm;
   return unit;
 }
 
@@ -212,14 +219,14 @@ export class ExactIndex {
     return this.table.ids();
   }
 
-  upsert(id: string, vector: ArrayLike<number>): Float32Array {
-    const unit = toUnitVector(vector, this.dimensions, `vector for '${id}'`);
-    this.upsertUnit(id, unit);
-    return unit;
+  /** The id in `slot`, for walks over [0, size) that tolerate slots moving. */
+  idAt(slot: number): string {
+    return this.table.id(slot);
   }
 
-  /** For callers that already validated and normalised the vector. */
-  upsertUnit(id: string, unit: Float32Array): void {
+  /** Validates and stores the vector scaled to unit length, and returns that. */
+  upsert(id: string, vector: ArrayLike<number>): Float32Array {
+    const unit = toUnitVector(vector, this.dimensions, `vector for '${id}'`);
     const d = this.dimensions;
     const needed = (this.table.size + 1) * d;
     if (this.table.slot(id) === undefined && needed > this.vectors.length) {
@@ -228,6 +235,7 @@ export class ExactIndex {
       this.vectors = grown;
     }
     this.vectors.set(unit, this.table.claim(id) * d);
+    return unit;
   }
 
   remove(id: string): boolean {
@@ -253,11 +261,7 @@ export class ExactIndex {
     return slot === undefined ? undefined : dotAt(this.vectors, slot * this.dimensions, unitQuery);
   }
 
-  search(query: ArrayLike<number>, k: number, filter?: IdFilter): VectorMatch[] {
-    assertK(k);
-    return this.searchUnit(toUnitVector(query, this.dimensions, 'query'), k, filter);
-  }
-
+  /** Top-k for a query already scaled to unit length by `toUnitVector`. */
   searchUnit(unitQuery: Float32Array, k: number, filter?: IdFilter): VectorMatch[] {
     const { vectors, dimensions: d, table } = this;
     const n = table.size;
@@ -289,7 +293,7 @@ export class ExactIndex {
   }
 }
 
-export function dotAt(vectors: Float32Array, base: number, unitQuery: Float32Array): number {
+function dotAt(vectors: Float32Array, base: number, unitQuery: Float32Array): number {
   let sum = 0;
   for (let j = 0; j < unitQuery.length; j++) sum += unitQuery[j]! * vectors[base + j]!;
   return sum;

@@ -1,4 +1,6 @@
 import { readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { availableParallelism } from 'node:os';
 import { VectorIndexError } from './exact-index.js';
 
 /**
@@ -11,7 +13,13 @@ import { VectorIndexError } from './exact-index.js';
 export type UsearchModule = Pick<typeof import('usearch'), 'Index' | 'MetricKind' | 'ScalarKind'>;
 export type UsearchLoader = () => Promise<UsearchModule>;
 
-export const loadUsearch: UsearchLoader = async () => await import('usearch');
+/**
+ * Loads the CommonJS build: the ESM build finds its native binary by walking up
+ * from a path guessed from the caller's stack trace, which recurses until the
+ * stack overflows when the caller is an eval (`tsx -e`); the CommonJS build
+ * starts from its own `__dirname`.
+ */
+export const loadUsearch: UsearchLoader = async () => createRequire(import.meta.url)('usearch') as UsearchModule;
 
 export interface HnswSettings {
   /** Graph degree (usearch `connectivity`). */
@@ -23,6 +31,13 @@ export interface HnswSettings {
 }
 
 const SIDECAR_FORMAT = 'swarmbank-hnsw/1';
+
+/**
+ * Every add uses the same thread count: usearch sizes its per-thread contexts
+ * only when an add grows the capacity, so a batch with more threads than the
+ * last growth reserved fails with "Reserve capacity ahead of insertions!".
+ */
+const ADD_THREADS = availableParallelism();
 
 interface Sidecar {
   readonly format: typeof SIDECAR_FORMAT;
@@ -105,7 +120,7 @@ export class HnswIndex {
       keys[i] = BigInt(this.nextKey + i);
       vectors.set(vectorOf(id), i * this.dimensions);
     });
-    this.native.add(keys, vectors, ids.length === 1 ? 1 : 0);
+    this.native.add(keys, vectors, ADD_THREADS);
     ids.forEach((id, i) => {
       this.keyOf.set(id, this.nextKey + i);
       this.idOf.set(this.nextKey + i, id);
@@ -128,6 +143,7 @@ export class HnswIndex {
 
   /** Ids of the approximate nearest neighbours, nearest first. */
   search(unitQuery: Float32Array, k: number): string[] {
+    if (this.keyOf.size === 0) return [];
     // One query gains nothing from threads, and spawning them costs more than the search.
     const matches = this.native.search(unitQuery, Math.min(k, this.keyOf.size), 1);
     const ids: string[] = [];

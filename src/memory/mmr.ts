@@ -27,7 +27,7 @@ export function mmrRerank(candidates: readonly MmrCandidate[], k: number, lambda
   assertK(k);
   assertLambda(lambda);
   const count = candidates.length;
-  const redundancy = new Float64Array(count).fill(-Infinity);
+  const redundancy = new Float64Array(count).fill(-1);
   const taken = new Uint8Array(count);
   const picked: VectorMatch[] = [];
   while (picked.length < Math.min(k, count)) {
@@ -35,8 +35,10 @@ export function mmrRerank(candidates: readonly MmrCandidate[], k: number, lambda
     let bestValue = -Infinity;
     for (let i = 0; i < count; i++) {
       if (taken[i]) continue;
-      const penalty = picked.length === 0 ? 0 : redundancy[i]!;
-      const value = lambda * candidates[i]!.score - (1 - lambda) * penalty;
+      const { score } = candidates[i]!;
+      // The first pick is the most relevant whatever lambda is: with nothing
+      // picked yet there is no redundancy to trade against.
+      const value = picked.length === 0 ? score : lambda * score - (1 - lambda) * redundancy[i]!;
       // `best === -1` still picks a candidate whose score is NaN rather than none.
       if (value > bestValue || best === -1) {
         bestValue = value;

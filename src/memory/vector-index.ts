@@ -25,7 +25,10 @@ export type { UsearchLoader, UsearchModule } from './hnsw-index.js';
  */
 
 export interface HnswOptions extends HnswSettings {
-  /** Vectors below which exact search answers even when the graph is ready. */
+  /**
+   * Below this many vectors exact search answers (it is fast enough there and
+   * exact), and no graph is built until the memory reaches it.
+   */
   readonly threshold: number;
   /** With a filter, ask the graph for k × overfetch and filter those. */
   readonly overfetch: number;
@@ -36,11 +39,14 @@ export interface HnswOptions extends HnswSettings {
 export const defaultHnswOptions: HnswOptions = {
   threshold: 10_000,
   connectivity: 16,
-  expansionAdd: 128,
+  expansionAdd: 64,
   expansionSearch: 64,
   overfetch: 8,
   buildChunk: 512,
 };
+
+const PATCH_LIMIT = 1000;
+const PATCH_LIMIT_FRACTION = 0.25;
 
 export interface VectorIndexOptions {
   readonly dimensions: number;
@@ -78,7 +84,7 @@ export type HnswState = 'disabled' | 'unavailable' | 'idle' | 'building' | 'read
 export interface HnswLoadReport {
   readonly outcome: 'loaded' | 'missing' | 'invalid' | 'unavailable' | 'disabled';
   readonly reason?: string;
-  /** Vectors the saved graph lacked, changed since the save, or held for deleted ids. */
+  /** Vectors patched in: new since the save, changed since, and deleted since. */
   readonly added: number;
   readonly updated: number;
   readonly removed: number;
@@ -146,7 +152,9 @@ export class VectorIndex {
     if (facets !== undefined) assertFacets(id, facets);
     const unit = this.exact.upsert(id, vector);
     if (facets !== undefined) this.facets.set(id, facets);
-    const graph = this.hnsw ?? this.pending;
+    // A graph still being built gets only ids it already holds; the build
+    // loop adds the others in batches, which is far cheaper than one by one.
+    const graph = this.hnsw ?? (this.pending?.has(id) === true ? this.pending : undefined);
     if (graph !== undefined) this.guard(() => graph.setMany([id], () => unit));
     this.startBuildIfDue();
   }
@@ -205,7 +213,8 @@ export class VectorIndex {
    * Loads a graph saved by `saveHnsw` and reconciles it with the vectors held
    * now: ids added, changed or deleted since the save are patched into the
    * graph rather than rebuilding it. Call after the memory's vectors are
-   * upserted. A missing or invalid file starts a background build instead.
+   * upserted. A missing or invalid file, or one too far out of date, starts
+   * a background build instead.
    */
   loadHnsw(path: string): HnswLoadReport {
     const started = performance.now();
@@ -239,6 +248,12 @@ export class VectorIndex {
       stale.push(id);
     }
     const deleted = [...graph.ids()].filter((id) => !this.exact.has(id));
+    // Patching goes one synchronous batch; past this much change a background
+    // rebuild costs about as much and keeps the event loop free meanwhile.
+    if (stale.length + deleted.length > Math.max(PATCH_LIMIT, this.exact.size * PATCH_LIMIT_FRACTION)) {
+      this.startBuildIfDue();
+      return report('invalid', `${stale.length + deleted.length} of ${this.exact.size} vectors changed since the save`);
+    }
     const patched = this.guard(() => {
       for (const id of deleted) graph.delete(id);
       graph.setMany(stale, (id) => this.exact.view(id)!);
@@ -256,10 +271,15 @@ export class VectorIndex {
 
   private topK(unit: Float32Array, k: number, predicate: IdFilter | undefined, exactOnly: boolean): VectorMatch[] {
     const graph = this.hnsw;
-    if (!exactOnly && graph !== undefined && this.exact.size >= this.hnswOptions!.threshold) {
-      const asked = predicate === undefined ? k : k * this.hnswOptions!.overfetch;
+    let candidates: string[] = [];
+    if (
+      !exactOnly &&
+      graph !== undefined &&
+      this.exact.size >= this.hnswOptions!.threshold &&
+      this.guard(() => (candidates = graph.search(unit, predicate === undefined ? k : k * this.hnswOptions!.overfetch)))
+    ) {
       const matches: VectorMatch[] = [];
-      for (const id of graph.search(unit, asked)) {
+      for (const id of candidates) {
         if (predicate === undefined || predicate(id)) matches.push({ id, score: this.exact.score(id, unit)! });
       }
       if (matches.length >= Math.min(k, this.exact.size)) {
@@ -307,19 +327,32 @@ export class VectorIndex {
 
   /**
    * Adds the vectors in chunks, yielding to the event loop between them, so
-   * exact search keeps answering while the graph grows. Upserts that arrive
-   * meanwhile go into the graph directly; the loop skips ids already in it
-   * and ids deleted since it started.
+   * exact search keeps answering while the graph grows. Each chunk is the
+   * next ids the graph lacks, so vectors upserted or deleted meanwhile are
+   * picked up or skipped; the graph takes over once it lacks none.
    */
   private async build(graph: HnswIndex, generation: number, chunk: number): Promise<void> {
-    const ids = [...this.exact.ids()];
-    for (let start = 0; start < ids.length; start += chunk) {
+    let cursor = 0;
+    let addedThisPass = false;
+    for (;;) {
       await new Promise<void>((resolve) => setImmediate(resolve));
       if (generation !== this.generation) return;
-      const batch = ids.slice(start, start + chunk).filter((id) => this.exact.has(id) && !graph.has(id));
+      const batch: string[] = [];
+      for (; cursor < this.exact.size && batch.length < chunk; cursor++) {
+        const id = this.exact.idAt(cursor);
+        if (!graph.has(id)) batch.push(id);
+      }
+      if (batch.length === 0) {
+        if (!addedThisPass) break;
+        // A delete moves the last id into the freed slot, possibly behind the
+        // cursor, so the graph is complete only after a pass that adds nothing.
+        cursor = 0;
+        addedThisPass = false;
+        continue;
+      }
+      addedThisPass = true;
       if (!this.guard(() => graph.setMany(batch, (id) => this.exact.view(id)!))) return;
     }
-    if (generation !== this.generation) return;
     this.hnsw = graph;
     this.pending = undefined;
   }
