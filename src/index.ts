@@ -112,3 +112,4 @@ export {
   type QuantizedSearchOptions,
 } from './memory/quantization.js';
 export { mmrRerank, type MmrCandidate } from './memory/mmr.js';
+export { PatternSearch, type PatternSearchOptions, type PatternMatch, type SearchOpenReport } from './memory/search.js';

@@ -144,6 +144,11 @@ export class VectorIndex {
     return this.reason;
   }
 
+  /** Every indexed id. */
+  ids(): IterableIterator<string> {
+    return this.exact.ids();
+  }
+
   has(id: string): boolean {
     return this.exact.has(id);
   }
