@@ -8,31 +8,32 @@ import { existsSync } from 'node:fs';
 
 type Suite = (args: readonly string[]) => Promise<void>;
 
-const SUITES: Readonly<Record<string, string>> = {
-  actors: './actors.ts',
-  memory: './memory-search.ts',
+/** A suite is one or more files run in order, each exporting `run(args)`. */
+const SUITES: Readonly<Record<string, readonly string[]>> = {
+  actors: ['./actors.ts'],
+  memory: ['./memory-store.ts', './memory-search.ts', './memory-reopen.ts'],
 };
 
-function fileOf(name: string): URL | undefined {
-  const file = Object.hasOwn(SUITES, name) ? SUITES[name] : undefined;
-  if (file === undefined) return undefined;
-  const url = new URL(file, import.meta.url);
-  return existsSync(url) ? url : undefined;
+function filesOf(name: string): URL[] {
+  const files = Object.hasOwn(SUITES, name) ? SUITES[name] ?? [] : [];
+  return files.map((file) => new URL(file, import.meta.url)).filter((url) => existsSync(url));
 }
 
 async function main(): Promise<void> {
   const [name = '', ...args] = process.argv.slice(2);
-  const url = fileOf(name);
-  if (!url) {
-    const valid = Object.keys(SUITES).filter((suite) => fileOf(suite) !== undefined);
+  const urls = filesOf(name);
+  if (urls.length === 0) {
+    const valid = Object.keys(SUITES).filter((suite) => filesOf(suite).length > 0);
     const problem = name ? `unknown bench "${name}"` : 'no bench named';
     console.error(`${problem}; valid: ${valid.join(', ')} (usage: npm run bench -- <name> [--json])`);
     process.exitCode = 2;
     return;
   }
-  const suite: unknown = ((await import(url.href)) as { run?: unknown }).run;
-  if (typeof suite !== 'function') throw new TypeError(`${url.pathname} does not export run()`);
-  await (suite as Suite)(args);
+  for (const url of urls) {
+    const suite: unknown = ((await import(url.href)) as { run?: unknown }).run;
+    if (typeof suite !== 'function') throw new TypeError(`${url.pathname} does not export run()`);
+    await (suite as Suite)(args);
+  }
 }
 
 await main();
