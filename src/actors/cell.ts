@@ -246,6 +246,7 @@ export class ActorCell implements MessageTarget, Supervisor {
 
   private drainEnded(): void {
     this.processing = false;
+    if (this.mailbox.size === 0) this.notifyIdle();
     const next = this.afterDrain;
     this.afterDrain = undefined;
     next?.();
@@ -280,12 +281,8 @@ export class ActorCell implements MessageTarget, Supervisor {
       this.processed(state, incarnation);
     }
     if (this.incarnationNumber !== incarnation) return state;
-    if (mailbox.size > 0 && this.canProcess()) {
-      sendToHost(this.host as HostRef, this.token);
-    } else {
-      this.scheduled = false;
-      if (mailbox.size === 0) this.notifyIdle();
-    }
+    if (mailbox.size > 0 && this.canProcess()) sendToHost(this.host as HostRef, this.token);
+    else this.scheduled = false;
     return state;
   }
 

@@ -208,6 +208,24 @@ describe('stopping', () => {
     expect(rt.metrics().deadLetters).toBe(1);
   });
 
+  it('finishes a graceful stop as soon as an async actor is idle, without waiting for the timeout', async () => {
+    const clock = new ManualClock();
+    const rt = runtime({ clock });
+    let processed = 0;
+    const ref = rt.spawn(
+      rt.root,
+      stateless(async (_: number) => {
+        await Promise.resolve();
+        processed++;
+      }),
+      { name: 'async' },
+    );
+    for (let i = 0; i < 5; i++) dispatch(ref, i);
+    // The manual clock never reaches the stop timeout: only idleness can end this stop.
+    await rt.stop(ref);
+    expect(processed).toBe(5);
+  });
+
   it('gives up waiting after the stop timeout and dead-letters what is left', async () => {
     const rt = runtime({ stopTimeoutMs: 30 });
     const ref = rt.spawn(
