@@ -211,20 +211,23 @@ describe('stopping', () => {
   it('finishes a graceful stop as soon as an async actor is idle, without waiting for the timeout', async () => {
     const clock = new ManualClock();
     const rt = runtime({ clock });
-    let processed = 0;
     const ref = rt.spawn(
       rt.root,
-      stateless(async (_: number) => {
-        await Promise.resolve();
-        processed++;
+      stateful<number, { readonly replyTo: ActorRef<number> }>({
+        initialState: 0,
+        async receive(count, message) {
+          dispatch(message.replyTo, count);
+          return count + 1;
+        },
       }),
       { name: 'async' },
     );
-    for (let i = 0; i < 5; i++) dispatch(ref, i);
-    // The manual clock never reaches the stop timeout: only idleness can end this stop.
+    await ask(ref, (replyTo) => ({ replyTo }), 1_000);
+    // The reply came before the message finished; the manual clock never reaches the stop timeout,
+    // so only the actor going idle can end this stop.
     await rt.stop(ref);
-    expect(processed).toBe(5);
-  });
+    expect(rt.metricsOf(ref)).toMatchObject({ status: 'stopped', processed: 1 });
+  }, 5_000);
 
   it('gives up waiting after the stop timeout and dead-letters what is left', async () => {
     const rt = runtime({ stopTimeoutMs: 30 });
