@@ -113,3 +113,29 @@ export {
 } from './memory/quantization.js';
 export { mmrRerank, type MmrCandidate } from './memory/mmr.js';
 export { PatternSearch, type PatternSearchOptions, type PatternMatch, type SearchOpenReport } from './memory/search.js';
+export { distill, planDistillation, type DistillOptions, type DistillResult, type DistillMerge, type DistillPlan } from './memory/distill.js';
+export {
+  consolidate,
+  CONSOLIDATED_PLASTICITY,
+  DEFAULT_PLASTICITY,
+  DEFAULT_EXEMPLAR_CAPACITY,
+  type ConsolidationCriterion,
+  type ConsolidationOptions,
+  type ConsolidationResult,
+} from './memory/consolidation.js';
+export {
+  exportBundle,
+  importBundle,
+  decodeBundle,
+  BundleError,
+  BUNDLE_FORMAT,
+  BUNDLE_FORMAT_VERSION,
+  type BundleHeader,
+  type BundleErrorCode,
+  type BundleSelection,
+  type ExportOptions,
+  type BundleImportOptions,
+  type BundleImportResult,
+  type DecodedBundle,
+} from './memory/bundle.js';
+export { InvalidOptionError } from './memory/options.js';
