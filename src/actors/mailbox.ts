@@ -3,8 +3,12 @@
  * per-message allocation, which is what lets one nact turn drain thousands of
  * messages. One queue per actor keeps every sender's messages in order.
  */
+/** A mailbox that emptied after a burst gives its buffer back rather than holding it for the actor's life. */
+const SHRINK_ABOVE = 1024;
+const INITIAL_CAPACITY = 4;
+
 export class Mailbox<T> {
-  private items: (T | undefined)[] = new Array(4);
+  private items: (T | undefined)[] = new Array(INITIAL_CAPACITY);
   private head = 0;
   private count = 0;
 
@@ -18,20 +22,12 @@ export class Mailbox<T> {
     this.count++;
   }
 
-  /** Puts an item back at the front, as when a batch is interrupted by a failure. */
-  unshift(item: T): void {
-    if (this.count === this.items.length) this.grow();
-    this.head = (this.head - 1) & (this.items.length - 1);
-    this.items[this.head] = item;
-    this.count++;
-  }
-
   shift(): T | undefined {
     if (this.count === 0) return undefined;
     const item = this.items[this.head];
     this.items[this.head] = undefined;
     this.head = (this.head + 1) & (this.items.length - 1);
-    this.count--;
+    if (--this.count === 0 && this.items.length > SHRINK_ABOVE) this.reset();
     return item;
   }
 
@@ -40,6 +36,11 @@ export class Mailbox<T> {
     const out: T[] = [];
     while (this.count > 0) out.push(this.shift() as T);
     return out;
+  }
+
+  private reset(): void {
+    this.items = new Array(INITIAL_CAPACITY);
+    this.head = 0;
   }
 
   private grow(): void {
