@@ -139,3 +139,25 @@ export {
   type DecodedBundle,
 } from './memory/bundle.js';
 export { InvalidOptionError } from './memory/options.js';
+
+export { simulateMarket, DEFAULT_LENGTH, type MarketOptions, type SimulatedMarket, type SimulatedAsset } from './market/simulator.js';
+export { barProblem, type Bar } from './market/bars.js';
+export { expectedLogReturn, type LatentState, type VolatilePhase } from './market/latent.js';
+export { REGIMES, DEFAULT_TRANSITIONS, stationaryDistribution, type Regime, type TransitionMatrix } from './market/regimes.js';
+export { DEFAULT_DYNAMICS, type MarketDynamics } from './market/dynamics.js';
+export { DEFAULT_ASSETS, type AssetSpec } from './market/assets.js';
+export { TASK_A, TASK_B, type MarketTask } from './market/tasks.js';
+export { volatilityRegimeChange, type VolatilityStretch, type VolatilityRegimeChangeOptions } from './market/volatility-profile.js';
+export { oraclePrediction, oracleAccuracy, type LatentSeries } from './market/oracle.js';
+export { outcomeDirection, scorePredictions, type Direction, type EpisodeWindow, type AccuracyReport } from './market/outcomes.js';
+export { alwaysLongAccuracy, majorityClassAccuracy } from './market/baselines.js';
+export { volatilityIndex, BARS_PER_YEAR, DEFAULT_VIX_WINDOW, type VixOptions } from './market/vix.js';
+export { parseOhlcvCsv, loadOhlcvCsv, type OhlcvSeries } from './market/csv.js';
+export { loadSp500, sp500CsvPath } from './market/sp500.js';
+export {
+  MarketOptionsError,
+  CsvFormatError,
+  DatasetUnavailableError,
+  type CsvRowProblem,
+  type CsvFormatErrorCode,
+} from './market/errors.js';
