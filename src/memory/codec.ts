@@ -1,10 +1,10 @@
+import { Packr } from 'msgpackr';
 import { validatePattern, type Pattern, type PatternExpectations } from './pattern.js';
 
 /**
  * The msgpack shape of a pattern on disk. Keys are always present and always
- * in this order, so msgpackr's shared structures hold exactly one record
- * structure for patterns, and a rebuilt memory encodes the same pattern to
- * the same bytes.
+ * in this order, so every pattern is written with the one record structure
+ * below, and a rebuilt memory encodes the same pattern to the same bytes.
  */
 export interface StoredPattern {
   readonly id: string;
@@ -25,7 +25,212 @@ export interface StoredPattern {
   readonly updatedAt: number;
 }
 
-const LITTLE_ENDIAN_HOST = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+const PATTERN_FIELDS: readonly (keyof StoredPattern)[] = [
+  'id',
+  'embedding',
+  'outcome',
+  'confidence',
+  'support',
+  'successes',
+  'version',
+  'origin',
+  'featureSpaceId',
+  'tags',
+  'condition',
+  'consolidated',
+  'plasticity',
+  'createdAt',
+  'updatedAt',
+];
+
+/**
+ * The msgpack record structures every record of every memory is written
+ * with, fixed in code rather than stored in the database: a record is one
+ * structure byte followed by its values, any process decodes it without
+ * reading structures from disk, and a rebuilt memory encodes a pattern to
+ * the same bytes as the original. The order is the format: append, never
+ * reorder (journal.ts adds the event envelopes).
+ */
+const STRUCTURES: readonly (readonly string[])[] = [
+  PATTERN_FIELDS,
+  ['type', 'at'],
+  ['type', 'at', 'source'],
+  ['type', 'at', 'sources'],
+  ['type', 'at', 'id', 'consolidated', 'plasticity'],
+  ['type', 'at', 'id'],
+];
+
+/**
+ * msgpackr restores a shared structure after any read that redefines it
+ * inline, but only if it is marked shared; without the mark, one corrupt
+ * record carrying a record definition would change how every later record
+ * decodes.
+ */
+const packr = new Packr({
+  structures: STRUCTURES.map((fields) => Object.assign([...fields], { isShared: true })),
+  maxSharedStructures: STRUCTURES.length,
+  useRecords: true,
+});
+
+export function pack(value: unknown): Uint8Array {
+  return packr.pack(value);
+}
+
+/** Throws on malformed msgpack; callers wrap it into `CorruptRecordError`. */
+export function unpack(bytes: Uint8Array): unknown {
+  return packr.unpack(bytes);
+}
+
+/**
+ * The bytes `pack(toStored(pattern))` gives, written directly: a pattern is
+ * encoded on every write, and msgpackr's general path (a structure lookup
+ * per key, a type dispatch per value) was the largest cost of an upsert.
+ * Records are carved from a shared slab and never overwritten, so the
+ * returned view stays valid for as long as it is held.
+ */
+export function encodePattern(pattern: Pattern): Uint8Array {
+  const embedding = embeddingToBytes(pattern.embedding);
+  let bound = 64 + embedding.byteLength + textBound(pattern.id) + textBound(pattern.outcome) + textBound(pattern.origin);
+  bound += textBound(pattern.featureSpaceId) + (pattern.condition === undefined ? 0 : textBound(pattern.condition));
+  for (const tag of pattern.tags) bound += textBound(tag);
+  const out = reserve(bound);
+  out.bytes[out.at++] = 0x40;
+  writeText(out, pattern.id);
+  writeBinary(out, embedding);
+  writeText(out, pattern.outcome);
+  writeNumber(out, pattern.confidence);
+  writeNumber(out, pattern.support);
+  writeNumber(out, pattern.successes);
+  writeNumber(out, pattern.version);
+  writeText(out, pattern.origin);
+  writeText(out, pattern.featureSpaceId);
+  writeArrayHeader(out, pattern.tags.length);
+  for (const tag of pattern.tags) writeText(out, tag);
+  if (pattern.condition === undefined) out.bytes[out.at++] = 0xc0;
+  else writeText(out, pattern.condition);
+  out.bytes[out.at++] = pattern.consolidated ? 0xc3 : 0xc2;
+  writeNumber(out, pattern.plasticity);
+  writeNumber(out, pattern.createdAt);
+  writeNumber(out, pattern.updatedAt);
+  const record = out.bytes.subarray(out.start, out.at);
+  // Keep the next record 8-byte aligned, as msgpackr does, so copying it stays cheap.
+  out.at = (out.at + 7) & ~7;
+  return record;
+}
+
+interface Slab {
+  bytes: Uint8Array;
+  view: DataView;
+  start: number;
+  at: number;
+}
+
+const SLAB_SIZE = 256 * 1024;
+let slab: Slab = newSlab(SLAB_SIZE);
+
+function newSlab(size: number): Slab {
+  const bytes = new Uint8Array(size);
+  return { bytes, view: new DataView(bytes.buffer), start: 0, at: 0 };
+}
+
+function reserve(bound: number): Slab {
+  if (slab.at + bound > slab.bytes.byteLength) slab = newSlab(Math.max(SLAB_SIZE, bound));
+  slab.start = slab.at;
+  return slab;
+}
+
+/** UTF-8 takes at most three bytes per UTF-16 unit; five more cover the longest header. */
+function textBound(text: string): number {
+  return text.length * 3 + 5;
+}
+
+const utf8 = new TextEncoder();
+
+function writeText(out: Slab, text: string): void {
+  const length = text.length;
+  let ascii = true;
+  for (let i = 0; i < length; i++) {
+    if (text.charCodeAt(i) > 0x7f) {
+      ascii = false;
+      break;
+    }
+  }
+  const size = ascii ? length : Buffer.byteLength(text, 'utf8');
+  const bytes = out.bytes;
+  if (size < 0x20) bytes[out.at++] = 0xa0 | size;
+  else if (size < 0x100) {
+    bytes[out.at++] = 0xd9;
+    bytes[out.at++] = size;
+  } else {
+    bytes[out.at++] = 0xda;
+    out.view.setUint16(out.at, size);
+    out.at += 2;
+  }
+  if (ascii) {
+    for (let i = 0; i < length; i++) bytes[out.at++] = text.charCodeAt(i);
+  } else {
+    utf8.encodeInto(text, bytes.subarray(out.at, out.at + size));
+    out.at += size;
+  }
+}
+
+function writeBinary(out: Slab, data: Uint8Array): void {
+  const size = data.byteLength;
+  if (size < 0x100) {
+    out.bytes[out.at++] = 0xc4;
+    out.bytes[out.at++] = size;
+  } else if (size < 0x10000) {
+    out.bytes[out.at++] = 0xc5;
+    out.view.setUint16(out.at, size);
+    out.at += 2;
+  } else {
+    out.bytes[out.at++] = 0xc6;
+    out.view.setUint32(out.at, size);
+    out.at += 4;
+  }
+  out.bytes.set(data, out.at);
+  out.at += size;
+}
+
+function writeArrayHeader(out: Slab, length: number): void {
+  if (length < 0x10) out.bytes[out.at++] = 0x90 | length;
+  else {
+    out.bytes[out.at++] = 0xdc;
+    out.view.setUint16(out.at, length);
+    out.at += 2;
+  }
+}
+
+/** msgpackr's choices for a non-negative number with records on: 0x40..0x7f are record ids, so fixints stop at 0x3f. */
+function writeNumber(out: Slab, value: number): void {
+  const bytes = out.bytes;
+  if (value >>> 0 === value) {
+    if (value < 0x40) bytes[out.at++] = value;
+    else if (value < 0x100) {
+      bytes[out.at++] = 0xcc;
+      bytes[out.at++] = value;
+    } else if (value < 0x10000) {
+      bytes[out.at++] = 0xcd;
+      out.view.setUint16(out.at, value);
+      out.at += 2;
+    } else {
+      bytes[out.at++] = 0xce;
+      out.view.setUint32(out.at, value);
+      out.at += 4;
+    }
+  } else {
+    bytes[out.at++] = 0xcb;
+    out.view.setFloat64(out.at, value);
+    out.at += 8;
+  }
+}
+
+/** `embedding` copies the stored bytes into the pattern's Float32Array; by default one of its own. */
+export function decodePattern(bytes: Uint8Array, expect: PatternExpectations, embedding = bytesToEmbedding): Pattern {
+  return fromStored(packr.unpack(bytes), expect, embedding);
+}
+
+export const LITTLE_ENDIAN_HOST = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 export function embeddingToBytes(embedding: Float32Array): Uint8Array {
   if (LITTLE_ENDIAN_HOST) return new Uint8Array(embedding.buffer, embedding.byteOffset, embedding.byteLength);
@@ -73,7 +278,7 @@ export function toStored(pattern: Pattern): StoredPattern {
  * `PatternValidationError` (or `RangeError` for a torn embedding); callers
  * wrap it into `CorruptRecordError` with the database and key.
  */
-export function fromStored(record: unknown, expect: PatternExpectations): Pattern {
+export function fromStored(record: unknown, expect: PatternExpectations, embedding = bytesToEmbedding): Pattern {
   if (typeof record !== 'object' || record === null) throw new TypeError(`expected a pattern record, got ${typeof record}`);
   const stored = record as Record<string, unknown>;
   const bytes = stored['embedding'];
@@ -81,7 +286,7 @@ export function fromStored(record: unknown, expect: PatternExpectations): Patter
   const condition = stored['condition'];
   const pattern = {
     id: stored['id'],
-    embedding: bytesToEmbedding(bytes),
+    embedding: embedding(bytes),
     outcome: stored['outcome'],
     confidence: stored['confidence'],
     support: stored['support'],

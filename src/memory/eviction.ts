@@ -1,4 +1,7 @@
+import { decodePattern } from './codec.js';
+import type { Databases, MemoryFormat } from './databases.js';
 import type { Pattern } from './pattern.js';
+import { scanRange } from './ranges.js';
 
 export const DEFAULT_RECENCY_HALF_LIFE_MS = 7 * 24 * 60 * 60 * 1000;
 
@@ -33,4 +36,23 @@ export type EvictionKey = [rank: number, updatedAt: number, id: string];
 
 export function evictionKey(pattern: Pattern, halfLifeMs: number): EvictionKey {
   return [Math.log2(pattern.confidence * pattern.support) + pattern.updatedAt / halfLifeMs, pattern.updatedAt, pattern.id];
+}
+
+const EMPTY = new Uint8Array(0);
+
+/**
+ * Indexes every evictable pattern, once: a memory is indexed from the first
+ * time it is opened with a capacity, and only then, so memories without one
+ * pay nothing for eviction on each write.
+ */
+export async function buildEvictionIndex(dbs: Databases, format: MemoryFormat): Promise<void> {
+  if (dbs.meta.get('evictionIndexed') === true) return;
+  await dbs.root.childTransaction(() => {
+    // Another process may have built it since the check above.
+    if (dbs.meta.get('evictionIndexed') === true) return;
+    for (const pattern of scanRange(dbs.patterns, 'patterns', {}, (_key, value) => decodePattern(value, format), (p) => p.id)) {
+      if (!pattern.consolidated) dbs.eviction.put(evictionKey(pattern, format.recencyHalfLifeMs), EMPTY);
+    }
+    dbs.meta.put('evictionIndexed', true);
+  });
 }

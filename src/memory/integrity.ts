@@ -1,8 +1,8 @@
 import type { Database, Transaction } from 'lmdb';
-import { fromStored, samePattern } from './codec.js';
+import { decodePattern, samePattern } from './codec.js';
 import type { Databases, MemoryFormat } from './databases.js';
 import { evictionKey, type EvictionKey } from './eviction.js';
-import { applyEvent, fromStoredEvent, type PatternState } from './journal.js';
+import { applyEvent, decodeRecord, type PatternState } from './journal.js';
 import type { Pattern } from './pattern.js';
 import { latestSnapshotInfo, readSnapshot } from './snapshot.js';
 
@@ -19,12 +19,14 @@ export interface IntegrityReport {
 
 const MAX_PROBLEMS = 100;
 const CHUNK = 1024;
+/** A journal record holds a whole transaction, so far fewer of them are read at once. */
+const JOURNAL_CHUNK = 16;
 
 /**
  * Checks, in one read transaction, that every journal event decodes, that
  * every pattern decodes and validates, that the patterns equal the newest
  * snapshot with the journal after it replayed onto it, and that the counters
- * and the eviction index agree with the patterns.
+ * and the eviction index, if the memory keeps one, agree with the patterns.
  */
 export function checkIntegrity(dbs: Databases, format: MemoryFormat): IntegrityReport {
   const problems: string[] = [];
@@ -53,7 +55,7 @@ export function checkIntegrity(dbs: Databases, format: MemoryFormat): IntegrityR
 
     const count = dbs.meta.get('count', { transaction }) as number;
     if (count !== actual.size) note(`the pattern count says ${count}, the memory holds ${actual.size}`);
-    checkEvictionIndex(dbs, format, actual, transaction, note);
+    if (dbs.meta.get('evictionIndexed', { transaction }) === true) checkEvictionIndex(dbs, format, actual, transaction, note);
 
     return { ok: problems.length === 0, patterns: actual.size, events, snapshotSeq, problems };
   } finally {
@@ -75,23 +77,32 @@ function replayJournal(
     put: (pattern) => void state.set(pattern.id, pattern),
     remove: (id) => void state.delete(id),
   };
-  const seqs = [...dbs.journal.getKeys({ start: afterSeq + 1, transaction })];
+  const keys = [...dbs.journal.getKeys({ start: afterSeq + 1, transaction })];
   let previous = afterSeq;
-  for (const seq of seqs) {
-    if (seq !== previous + 1) note(`journal events ${previous + 1}..${seq - 1} are missing`);
-    previous = seq;
-  }
+  let events = 0;
+  readTolerantly(
+    dbs.journal,
+    'journal event',
+    keys,
+    transaction,
+    note,
+    (seq, value) => {
+      const record = decodeRecord(seq, value, format);
+      if (seq !== previous + 1) note(seq > previous + 1 ? `journal events ${previous + 1}..${seq - 1} are missing` : `journal event ${seq} is recorded twice`);
+      previous = seq + record.length - 1;
+      events += record.length;
+      for (const event of record) applyEvent(mapState, event);
+    },
+    JOURNAL_CHUNK,
+  );
   if (previous !== lastSeq) note(`the journal ends at ${previous}, the sequence counter says ${lastSeq}`);
-  readTolerantly(dbs.journal, 'journal event', seqs, transaction, note, (seq, value) => {
-    applyEvent(mapState, fromStoredEvent(seq, value, format));
-  });
-  return seqs.length;
+  return events;
 }
 
 function readPatterns(dbs: Databases, format: MemoryFormat, transaction: Transaction, note: (problem: string) => void): Map<string, Pattern> {
   const patterns = new Map<string, Pattern>();
   readTolerantly(dbs.patterns, 'pattern', [...dbs.patterns.getKeys({ transaction })], transaction, note, (id, value) => {
-    const pattern = fromStored(value, format);
+    const pattern = decodePattern(value, format);
     if (pattern.id !== id) note(`pattern stored under ${JSON.stringify(id)} calls itself ${JSON.stringify(pattern.id)}`);
     patterns.set(id, pattern);
   });
@@ -110,9 +121,10 @@ function readTolerantly<K extends string | number, V>(
   transaction: Transaction,
   note: (problem: string) => void,
   visit: (key: K, value: V) => void,
+  chunkSize = CHUNK,
 ): void {
-  for (let i = 0; i < keys.length; i += CHUNK) {
-    const chunk = keys.slice(i, i + CHUNK);
+  for (let i = 0; i < keys.length; i += chunkSize) {
+    const chunk = keys.slice(i, i + chunkSize);
     let entries: { key: K; value: V }[] | undefined;
     try {
       entries = [...db.getRange({ start: chunk[0], end: chunk.at(-1), inclusiveEnd: true, transaction })];

@@ -1,4 +1,4 @@
-import { fromStored, toStored, type StoredPattern } from './codec.js';
+import { fromStored, pack, unpack } from './codec.js';
 import { PatternNotFoundError } from './errors.js';
 import type { Pattern, PatternExpectations } from './pattern.js';
 
@@ -33,23 +33,36 @@ export type PendingEvent = WithoutSeq<JournalEvent>;
 
 type WithoutSeq<E> = E extends unknown ? Omit<E, 'seq'> : never;
 
-/** The msgpack shape of an event: the sequence number is the key, and patterns are stored records. */
-export type StoredEvent =
-  | { readonly type: 'upsert'; readonly at: number; readonly pattern: StoredPattern }
-  | { readonly type: 'import'; readonly at: number; readonly source: string; readonly pattern: StoredPattern }
-  | { readonly type: 'merge'; readonly at: number; readonly sources: readonly string[]; readonly pattern: StoredPattern }
+/**
+ * One journal record holds every event of one write transaction, keyed by
+ * the sequence number of its first event: a batch of a thousand upserts is
+ * one record, written once, instead of a thousand. The record is a msgpack
+ * array of values: each event's envelope (its type, time and whatever else
+ * it carries besides a pattern), followed, for events that write a pattern,
+ * by that pattern's record exactly as the patterns database stores it. The
+ * pattern is thus encoded once per write, and the journal and the patterns
+ * database hold the same bytes for it.
+ */
+type StoredEnvelope =
+  | { readonly type: 'upsert'; readonly at: number }
+  | { readonly type: 'import'; readonly at: number; readonly source: string }
+  | { readonly type: 'merge'; readonly at: number; readonly sources: readonly string[] }
   | { readonly type: 'consolidate'; readonly at: number; readonly id: string; readonly consolidated: boolean; readonly plasticity: number }
   | { readonly type: 'evict' | 'delete'; readonly at: number; readonly id: string };
 
-/** Field order is fixed per event type so each type maps to one shared msgpack structure. */
-export function toStoredEvent(event: PendingEvent): StoredEvent {
+/** Field order is fixed per event type so each type maps to one structure of codec.ts. */
+export function encodeEnvelope(event: PendingEvent): Uint8Array {
+  return pack(envelopeOf(event));
+}
+
+function envelopeOf(event: PendingEvent): StoredEnvelope {
   switch (event.type) {
     case 'upsert':
-      return { type: event.type, at: event.at, pattern: toStored(event.pattern) };
+      return { type: event.type, at: event.at };
     case 'import':
-      return { type: event.type, at: event.at, source: event.source, pattern: toStored(event.pattern) };
+      return { type: event.type, at: event.at, source: event.source };
     case 'merge':
-      return { type: event.type, at: event.at, sources: event.sources, pattern: toStored(event.pattern) };
+      return { type: event.type, at: event.at, sources: event.sources };
     case 'consolidate':
       return { type: event.type, at: event.at, id: event.id, consolidated: event.consolidated, plasticity: event.plasticity };
     case 'evict':
@@ -58,8 +71,40 @@ export function toStoredEvent(event: PendingEvent): StoredEvent {
   }
 }
 
-/** Throws on anything that is not a well-formed event; callers wrap it into `CorruptRecordError`. */
-export function fromStoredEvent(seq: number, record: unknown, expect: PatternExpectations): JournalEvent {
+/** Joins encoded values (envelopes and pattern records) into one record: a msgpack array32 header, then the values as they are. */
+export function joinRecord(values: readonly Uint8Array[]): Uint8Array {
+  let size = 5;
+  for (const value of values) size += value.byteLength;
+  const record = new Uint8Array(size);
+  record[0] = 0xdd;
+  new DataView(record.buffer).setUint32(1, values.length);
+  let at = 5;
+  for (const value of values) {
+    record.set(value, at);
+    at += value.byteLength;
+  }
+  return record;
+}
+
+/** Throws on anything that is not a well-formed record; callers wrap it into `CorruptRecordError`. */
+export function decodeRecord(firstSeq: number, record: Uint8Array, expect: PatternExpectations): JournalEvent[] {
+  const values = unpack(record);
+  if (!Array.isArray(values) || values.length === 0) throw new TypeError('a journal record is not a non-empty array of events');
+  const events: JournalEvent[] = [];
+  for (let i = 0; i < values.length; i++) {
+    const envelope: unknown = values[i];
+    const withPattern = typeof envelope === 'object' && envelope !== null && PATTERN_EVENTS.has((envelope as { type?: unknown }).type);
+    const pattern: unknown = withPattern ? values[++i] : undefined;
+    if (withPattern && i >= values.length) throw new TypeError(`event ${firstSeq + events.length} lacks its pattern`);
+    events.push(fromStoredEvent(firstSeq + events.length, envelope, pattern, expect));
+  }
+  return events;
+}
+
+const PATTERN_EVENTS: ReadonlySet<unknown> = new Set(['upsert', 'import', 'merge']);
+
+/** Throws on anything that is not a well-formed event; `pattern` is the decoded record that follows a pattern-writing envelope. */
+function fromStoredEvent(seq: number, record: unknown, storedPattern: unknown, expect: PatternExpectations): JournalEvent {
   if (typeof record !== 'object' || record === null) throw new TypeError(`expected an event record, got ${typeof record}`);
   const stored = record as Record<string, unknown>;
   const at = stored['at'];
@@ -67,9 +112,9 @@ export function fromStoredEvent(seq: number, record: unknown, expect: PatternExp
   const type = stored['type'];
   switch (type) {
     case 'upsert':
-      return { type, seq, at, pattern: fromStored(stored['pattern'], expect) };
+      return { type, seq, at, pattern: fromStored(storedPattern, expect) };
     case 'import':
-      return { type, seq, at, source: requireString(stored['source'], 'source'), pattern: fromStored(stored['pattern'], expect) };
+      return { type, seq, at, source: requireString(stored['source'], 'source'), pattern: fromStored(storedPattern, expect) };
     case 'merge': {
       const sources = stored['sources'];
       if (!Array.isArray(sources)) throw new TypeError('merge sources are not an array');
@@ -78,7 +123,7 @@ export function fromStoredEvent(seq: number, record: unknown, expect: PatternExp
         seq,
         at,
         sources: sources.map((source) => requireString(source, 'merge source')),
-        pattern: fromStored(stored['pattern'], expect),
+        pattern: fromStored(storedPattern, expect),
       };
     }
     case 'consolidate': {

@@ -53,6 +53,25 @@ export function readKey<K extends Key, V, T>(
 }
 
 /**
+ * `readKey` for a binary database, decoding straight from lmdb's shared
+ * read buffer: no copy of the record, which `decode` must not keep.
+ */
+export function readBinaryKey<K extends Key, T>(
+  db: Database<Uint8Array, K>,
+  database: string,
+  key: K,
+  decode: (bytes: Uint8Array) => T,
+): T | undefined {
+  let bytes: Uint8Array | undefined;
+  try {
+    bytes = db.getBinaryFast(key);
+  } catch (error) {
+    throw new CorruptRecordError(database, key, error);
+  }
+  return bytes === undefined ? undefined : decodeOne(database, key, bytes, (_key, value) => decode(value));
+}
+
+/**
  * Reads a range a chunk at a time; no cursor stays open between chunks.
  * Pass a transaction to read every chunk from one consistent view.
  */
@@ -88,8 +107,9 @@ export async function* streamRange<K extends Key, V, T>(
   query: Omit<RangeQuery<K>, 'limit' | 'exclusiveStart' | 'transaction'>,
   decode: (key: K, value: V) => T,
   keyOf: (item: T) => K,
+  chunkSize?: number,
 ): AsyncGenerator<T> {
-  yield* scanRange(db, database, query, decode, keyOf);
+  yield* scanRange(db, database, query, decode, keyOf, chunkSize);
 }
 
 function decodeOne<K extends Key, V, T>(database: string, key: K, value: V, decode: (key: K, value: V) => T): T {

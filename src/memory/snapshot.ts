@@ -1,5 +1,5 @@
 import type { Transaction } from 'lmdb';
-import { fromStored, toStored } from './codec.js';
+import { decodePattern } from './codec.js';
 import type { Databases, SnapshotInfo } from './databases.js';
 import type { Pattern, PatternExpectations } from './pattern.js';
 import { readRange, scanRange, streamRange } from './ranges.js';
@@ -22,11 +22,26 @@ export function latestSnapshotInfo(dbs: Databases, transaction?: Transaction): S
   return newest?.value as SnapshotInfo | undefined;
 }
 
-/** Copies every pattern into a snapshot at `seq`. Runs inside the caller's write transaction, so the copy is consistent. */
+/**
+ * Copies every pattern record into a snapshot at `seq`, byte for byte once
+ * it has decoded, so a corrupt record stops the snapshot instead of being
+ * preserved in it. Runs inside the caller's write transaction, so the copy
+ * is consistent.
+ */
 export function writeSnapshot(dbs: Databases, expect: PatternExpectations, seq: number, createdAt: number): SnapshotInfo {
   let count = 0;
-  for (const pattern of scanRange(dbs.patterns, 'patterns', {}, (_key, value) => fromStored(value, expect), (p) => p.id)) {
-    dbs.snapshots.put([seq, pattern.id], toStored(pattern));
+  const records = scanRange(
+    dbs.patterns,
+    'patterns',
+    {},
+    (id, bytes) => {
+      decodePattern(bytes, expect);
+      return { id, bytes };
+    },
+    (record) => record.id,
+  );
+  for (const { id, bytes } of records) {
+    dbs.snapshots.put([seq, id], bytes);
     count++;
   }
   const info: SnapshotInfo = { seq, count, createdAt };
@@ -39,7 +54,7 @@ export function snapshotPatterns(dbs: Databases, expect: PatternExpectations, se
     dbs.snapshots,
     'snapshots',
     { start: [seq, ''], end: [seq + 1, ''] },
-    (_key, value) => fromStored(value, expect),
+    (_key, value) => decodePattern(value, expect),
     (pattern) => [seq, pattern.id],
   );
 }
@@ -47,7 +62,7 @@ export function snapshotPatterns(dbs: Databases, expect: PatternExpectations, se
 /** Every pattern of one snapshot, read in the given transaction. */
 export function readSnapshot(dbs: Databases, expect: PatternExpectations, seq: number, transaction: Transaction): Pattern[] {
   return readRange(dbs.snapshots, 'snapshots', { start: [seq, ''], end: [seq + 1, ''], transaction }, (_key, value) =>
-    fromStored(value, expect),
+    decodePattern(value, expect),
   );
 }
 

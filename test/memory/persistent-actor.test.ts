@@ -35,6 +35,7 @@ function setup(dir = fs.mkdtempSync(path.join(os.tmpdir(), 'swarmbank-actor-')))
   cleanups.push(async () => {
     await runtime.stop();
     await persistence.close();
+    fs.rmSync(dir, { recursive: true, force: true });
   });
   return { dir, persistence, runtime };
 }

@@ -1,0 +1,241 @@
+import { bytesToEmbedding, decodePattern, LITTLE_ENDIAN_HOST } from './codec.js';
+import type { Pattern, PatternExpectations } from './pattern.js';
+
+/** What one write transaction did to patterns (null: removed), and the journal sequence numbers it spans. */
+export interface StagedChanges {
+  readonly from: number;
+  readonly to: number;
+  readonly patterns: ReadonlyMap<string, Pattern | null>;
+}
+
+/**
+ * Decoded patterns kept in memory so reads skip LMDB and msgpack, kept
+ * coherent with the journal's sequence numbers rather than with time.
+ *
+ * The cache holds the committed memory as of journal position `seq`
+ * (absent ids are simply unknown). This process's own writes are staged
+ * while their transaction is in flight, so later transactions in the same
+ * LMDB batch see them, and enter the cache once LMDB reports the commit.
+ * Writes from other processes are detected by the journal position moving
+ * past what this process accounts for: inside a write transaction, which
+ * holds the write lock, by comparing the position the transaction sees;
+ * for reads, by one check of the position per event-loop turn, the same
+ * granularity at which lmdb-js renews its read snapshot. Either way the
+ * whole cache is dropped and refilled from LMDB on demand: several
+ * processes writing one memory share LMDB's page cache instead.
+ *
+ * Entries are private copies whose embeddings live in an arena (below);
+ * nothing stored here is handed to a caller.
+ */
+export class PatternCache {
+  private readonly entries = new Map<string, Pattern>();
+  private staged: StagedChanges[] = [];
+  private checkedThisTurn = false;
+  private readonly arena = new EmbeddingArena();
+
+  constructor(
+    private readonly limit: number,
+    private seq: number,
+    private readonly expect: PatternExpectations,
+  ) {}
+
+  /** Decodes a stored record into a pattern fit for the cache (its embedding in the arena); never hand it out as is. */
+  readonly decode = (record: Uint8Array): Pattern => decodePattern(record, this.expect, this.arena.fromBytes);
+
+  /** Before reads outside a write transaction; `readSeq` gives the journal position LMDB's current read snapshot holds. */
+  checkForReads(readSeq: () => number): void {
+    if (this.checkedThisTurn) return;
+    this.checkedThisTurn = true;
+    setImmediate(() => {
+      this.checkedThisTurn = false;
+    });
+    const seq = readSeq();
+    if (seq > this.known()) this.reset(seq);
+  }
+
+  /** A committed pattern, for reads outside a write transaction. */
+  committed(id: string): Pattern | undefined {
+    return this.entries.get(id);
+  }
+
+  /**
+   * Keeps a pattern read from LMDB outside a write transaction, if the
+   * snapshot it came from (at `readSeq`) is no older than the cache: an
+   * older snapshot may predate a write the cache already forgot.
+   */
+  rememberRead(readSeq: number, pattern: Pattern): void {
+    if (readSeq >= this.seq && readSeq <= this.known()) this.insert(pattern.id, pattern);
+  }
+
+  /** At the start of a write transaction, given the journal position it sees. */
+  beginWrite(txnSeq: number): void {
+    if (txnSeq !== this.known()) this.reset(txnSeq);
+  }
+
+  /** Inside a write transaction: a pattern, null if staged as removed, undefined if unknown. */
+  lookup(id: string): Pattern | null | undefined {
+    for (let i = this.staged.length - 1; i >= 0; i--) {
+      const change = (this.staged[i] as StagedChanges).patterns.get(id);
+      if (change !== undefined) return change;
+    }
+    return this.entries.get(id);
+  }
+
+  /**
+   * Keeps a pattern read inside a write transaction. `beginWrite` made sure
+   * every event the transaction sees past `seq` is staged here, so a pattern
+   * no staged change touched is as it was at `seq`.
+   */
+  rememberInWrite(pattern: Pattern): void {
+    this.insert(pattern.id, pattern);
+  }
+
+  stage(changes: StagedChanges): void {
+    this.staged.push(changes);
+  }
+
+  /** The transaction of `changes` committed. */
+  settle(changes: StagedChanges): void {
+    const index = this.staged.indexOf(changes);
+    if (index >= 0) this.staged.splice(index, 1);
+    if (changes.to <= this.seq) return;
+    if (changes.from !== this.seq + 1) this.entries.clear();
+    for (const [id, pattern] of changes.patterns) {
+      if (pattern === null) this.entries.delete(id);
+      else this.insert(id, this.privateCopy(pattern));
+    }
+    this.seq = changes.to;
+  }
+
+  /** Forgets everything, as when a transaction with staged changes failed to commit. */
+  clear(): void {
+    this.reset(-1);
+  }
+
+  /** The newest journal position this process accounts for: the cache plus its own writes in flight. */
+  private known(): number {
+    return this.staged.at(-1)?.to ?? this.seq;
+  }
+
+  private reset(seq: number): void {
+    this.entries.clear();
+    this.staged = [];
+    this.seq = seq;
+  }
+
+  private privateCopy(p: Pattern): Pattern {
+    const copy: { -readonly [F in keyof Pattern]: Pattern[F] } = {
+      id: p.id,
+      embedding: this.arena.fromFloats(p.embedding),
+      outcome: p.outcome,
+      confidence: p.confidence,
+      support: p.support,
+      successes: p.successes,
+      version: p.version,
+      origin: p.origin,
+      featureSpaceId: p.featureSpaceId,
+      tags: p.tags.slice(),
+      consolidated: p.consolidated,
+      plasticity: p.plasticity,
+      createdAt: p.createdAt,
+      updatedAt: p.updatedAt,
+    };
+    if (p.condition !== undefined) copy.condition = p.condition;
+    return copy;
+  }
+
+  /**
+   * Past the limit, the oldest tenth of the entries go in one pass: a Map
+   * iterator skips the holes deletions leave at its front, so dropping
+   * one entry at a time would cost a scan over them per insert.
+   */
+  private insert(id: string, entry: Pattern): void {
+    if (this.limit === 0) return;
+    this.entries.set(id, entry);
+    if (this.entries.size <= this.limit) return;
+    let excess = this.entries.size - Math.floor(this.limit * 0.9);
+    for (const oldest of this.entries.keys()) {
+      if (excess-- === 0) break;
+      this.entries.delete(oldest);
+    }
+  }
+}
+
+/**
+ * Embeddings of cached patterns, side by side in shared chunks. Giving each
+ * its own ArrayBuffer costs microseconds here (V8 allocates and tracks
+ * every backing store outside its heap), more than the rest of a cached
+ * read; a view into a chunk costs a small object. A chunk is freed once no
+ * cached pattern uses it. Callers never see these views: they get copies
+ * that own their buffer.
+ */
+class EmbeddingArena {
+  private chunk = new Float32Array(0);
+  private used = 0;
+
+  readonly fromFloats = (source: Float32Array): Float32Array => {
+    const target = this.take(source.length);
+    target.set(source);
+    return target;
+  };
+
+  readonly fromBytes = (bytes: Uint8Array): Float32Array => {
+    if (!LITTLE_ENDIAN_HOST || bytes.byteLength % 4 !== 0) return this.fromFloats(bytesToEmbedding(bytes));
+    const target = this.take(bytes.byteLength / 4);
+    new Uint8Array(target.buffer, target.byteOffset, target.byteLength).set(bytes);
+    return target;
+  };
+
+  private take(length: number): Float32Array {
+    if (this.used + length > this.chunk.length) {
+      this.chunk = new Float32Array(Math.max(ARENA_CHUNK, length));
+      this.used = 0;
+    }
+    this.used += length;
+    return this.chunk.subarray(this.used - length, this.used);
+  }
+}
+
+const ARENA_CHUNK = 64 * 1024;
+
+/**
+ * A caller's copy of a cached pattern, sharing nothing mutable with it and
+ * owning its embedding's buffer. Spelled out field by field because V8
+ * builds such a literal far faster than a spread.
+ */
+export function copyOut(p: Pattern): Pattern {
+  return p.condition === undefined
+    ? {
+        id: p.id,
+        embedding: p.embedding.slice(),
+        outcome: p.outcome,
+        confidence: p.confidence,
+        support: p.support,
+        successes: p.successes,
+        version: p.version,
+        origin: p.origin,
+        featureSpaceId: p.featureSpaceId,
+        tags: p.tags.slice(),
+        consolidated: p.consolidated,
+        plasticity: p.plasticity,
+        createdAt: p.createdAt,
+        updatedAt: p.updatedAt,
+      }
+    : {
+        id: p.id,
+        embedding: p.embedding.slice(),
+        outcome: p.outcome,
+        confidence: p.confidence,
+        support: p.support,
+        successes: p.successes,
+        version: p.version,
+        origin: p.origin,
+        featureSpaceId: p.featureSpaceId,
+        tags: p.tags.slice(),
+        condition: p.condition,
+        consolidated: p.consolidated,
+        plasticity: p.plasticity,
+        createdAt: p.createdAt,
+        updatedAt: p.updatedAt,
+      };
+}

@@ -1,0 +1,63 @@
+import { describe, expect, it } from 'vitest';
+import { input, useMemoryFixture } from './support.js';
+
+const nextTurn = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 1));
+
+/**
+ * Two memories opened on one directory keep separate caches, exactly as two
+ * processes would, so each one's writes are foreign to the other.
+ */
+describe('pattern read cache', () => {
+  const fixture = useMemoryFixture();
+
+  it('sees another writer’s change from the next event-loop turn on', async () => {
+    const dir = fixture.dir();
+    const writer = await fixture.open({ path: dir });
+    const reader = await fixture.open({ path: dir });
+    await writer.upsert(input('a', { confidence: 0.1 }));
+    await nextTurn();
+    expect(reader.get('a')?.confidence).toBe(0.1);
+
+    await writer.upsert(input('a', { confidence: 0.2 }));
+    await writer.delete('a');
+    await writer.upsert(input('b'));
+    await nextTurn();
+    expect(reader.get('a')).toBeUndefined();
+    expect(reader.has('b')).toBe(true);
+  });
+
+  it('reads the current version inside a write after another writer changed the pattern', async () => {
+    const dir = fixture.dir();
+    const first = await fixture.open({ path: dir });
+    const second = await fixture.open({ path: dir });
+    await first.upsert(input('a'));
+    await nextTurn();
+    expect(second.get('a')?.version).toBe(1);
+    await first.upsert(input('a'));
+    expect(await second.upsert(input('a'))).toMatchObject({ version: 3 });
+    expect(await first.upsert(input('a'))).toMatchObject({ version: 4 });
+    await nextTurn();
+    expect(first.get('a')?.version).toBe(4);
+    expect(second.get('a')?.version).toBe(4);
+  });
+
+  it('hands out copies: changing a returned pattern changes nothing stored', async () => {
+    const memory = await fixture.open();
+    const written = await memory.upsert(input('a'));
+    (written.embedding as Float32Array)[0] = 42;
+    const read = memory.get('a');
+    (read?.embedding as Float32Array)[1] = 42;
+    (read?.tags as string[]).push('mutated');
+    const [consolidated] = await memory.consolidate(['a']);
+    (consolidated?.embedding as Float32Array)[2] = 42;
+    expect(memory.get('a')).toMatchObject({ embedding: input('a').embedding, tags: ['bullish_reversal'], consolidated: true });
+  });
+
+  it('reads through LMDB when the cache is off', async () => {
+    const dir = fixture.dir();
+    const memory = await fixture.open({ path: dir, cacheSize: 0 });
+    const [written] = await memory.upsertMany([input('a'), input('b')]);
+    expect(memory.get('a')).toEqual(written);
+    await expect(fixture.open({ cacheSize: -1 })).rejects.toMatchObject({ code: 'MEMORY_OPTIONS', option: 'cacheSize' });
+  });
+});
