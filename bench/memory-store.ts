@@ -20,10 +20,6 @@ import { openPatternMemory } from '../src/memory/store.js';
  * from LMDB. SQLite and plain lmdb decode every get.
  */
 
-interface Options {
-  readonly quick?: boolean;
-}
-
 interface SqliteStatement {
   run(...params: unknown[]): unknown;
   get(...params: unknown[]): unknown;
@@ -72,9 +68,8 @@ interface Throughput {
 type System = 'swarmbank' | 'better-sqlite3' | 'lmdb';
 const SYSTEMS: readonly System[] = ['swarmbank', 'better-sqlite3', 'lmdb'];
 
-export async function run(options?: Options): Promise<void> {
-  // bench/index.ts hands suites their command-line arguments.
-  const quick = options?.quick === true || (Array.isArray(options) && (options as unknown[]).includes('--quick'));
+export async function run(args: readonly string[] = []): Promise<void> {
+  const quick = args.includes('--quick');
   const count = quick ? 20_000 : 100_000;
   const repetitions = 3;
   const reads = quick ? 100_000 : 300_000;
