@@ -2,7 +2,6 @@ import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { open } from 'lmdb';
 import type { Pattern, PatternInput } from '../src/memory/pattern.js';
 import { openPatternMemory } from '../src/memory/store.js';
@@ -344,8 +343,4 @@ function rate(perSecond: number): string {
 
 function ms(value: number): string {
   return value >= 1000 ? `${(value / 1000).toFixed(2)} s` : `${value.toFixed(0)} ms`;
-}
-
-if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  await run({ quick: process.argv.includes('--quick') });
 }
