@@ -294,7 +294,12 @@ async function inWaves(waves: number, concurrency: number, one: () => Promise<un
   }
 }
 
-function spawnCost(): Case {
+/**
+ * Spawning n actors, and optionally sending each one message and waiting for
+ * it. Ours creates an actor's nact host with its first message, so the
+ * second form is the cost of an actor that has worked, host included.
+ */
+function spawnCost(messageEach: boolean): Case {
   return {
     metrics: [
       { key: 'time', label: 'time', unit: 'µs/actor', higherIsBetter: false },
@@ -302,27 +307,41 @@ function spawnCost(): Case {
     ],
     async run(side, warmup) {
       const n = warmup ? WARMUP_SPAWNS : SPAWNS;
+      const { hit, done } = latch(n);
       // Held until the heap is read, so the actors count as live whatever the side keeps itself.
       const refs: unknown[] = new Array(n);
-      const measure = (spawnOne: (i: number) => unknown): number[] => {
+      const measure = async (spawnOne: (i: number) => unknown, send: (ref: unknown) => void): Promise<number[]> => {
         collect();
         const heapBefore = process.memoryUsage().heapUsed;
         const startedAt = performance.now();
         for (let i = 0; i < n; i++) refs[i] = spawnOne(i);
+        if (messageEach) {
+          for (const ref of refs) send(ref);
+          await done;
+        }
         const micros = ((performance.now() - startedAt) * 1000) / n;
         collect();
         return [micros, (process.memoryUsage().heapUsed - heapBefore) / n];
       };
       if (side === 'ours') {
         return withRuntime(async (runtime) => {
-          const behaviour = stateless<number>(() => {});
-          return measure((i) => runtime.spawn(runtime.root, behaviour, { name: `a${i}` }));
+          const behaviour = stateless<number>(hit);
+          return measure(
+            (i) => runtime.spawn(runtime.root, behaviour, { name: `a${i}` }),
+            (ref) => dispatch(ref as ActorRef<number>, 1),
+          );
         });
       }
       return withNact(async (system) => {
         // Named, because nact's anonymous names are random 31-bit numbers and collide within 100k.
-        const f = (state: undefined, _msg: number) => state;
-        return measure((i) => nact.spawn(system, f, `a${i}`));
+        const f = (state: undefined, _msg: number) => {
+          hit();
+          return state;
+        };
+        return measure(
+          (i) => nact.spawn(system, f, `a${i}`),
+          (ref) => nact.dispatch(ref as nact.Ref<number>, 1),
+        );
       });
     },
   };
@@ -335,7 +354,8 @@ const CASES: readonly (Case & { readonly key: string; readonly label: string })[
   { key: `ping-pong-${PAIRS}`, label: `ping-pong, ${PAIRS} pairs x ${count(ROUND_TRIPS_PER_PAIR)}`, ...pingPong(PAIRS, ROUND_TRIPS_PER_PAIR) },
   { key: 'ask-sequential', label: `ask vs query, ${count(ASKS)} sequential`, ...asks(1) },
   { key: `ask-concurrent-${CONCURRENT_ASKS}`, label: `ask vs query, ${CONCURRENT_ASKS} at a time`, ...asks(CONCURRENT_ASKS) },
-  { key: 'spawn', label: `spawn ${count(SPAWNS)}`, ...spawnCost() },
+  { key: 'spawn', label: `spawn ${count(SPAWNS)}`, ...spawnCost(false) },
+  { key: 'spawn-message', label: `spawn ${count(SPAWNS)} + 1 msg each`, ...spawnCost(true) },
 ];
 
 // ---- running and printing -----------------------------------------------------

@@ -15,10 +15,15 @@ import { TimerSet } from './timers.js';
 /** The parent side of supervision: an actor cell, or the runtime's guardian for top-level actors. */
 export interface Supervisor {
   readonly path: string;
-  readonly children: Map<string, ActorCell>;
+  readonly children: ReadonlyMap<string, ActorCell>;
   readonly acceptsChildren: boolean;
+  adopt(child: ActorCell): void;
+  release(child: ActorCell): void;
   childFailed(child: ActorCell, error: Error, message: unknown): void;
 }
+
+/** Most actors are leaves: they share this instead of each holding an empty map. */
+const NO_CHILDREN: ReadonlyMap<string, ActorCell> = new Map();
 
 const NAME = /^[A-Za-z0-9_.~-]+$/;
 
@@ -38,12 +43,11 @@ interface DrainToken {
 export class ActorCell implements MessageTarget, Supervisor {
   readonly ref: LocalRef<unknown>;
   readonly path: string;
-  readonly children = new Map<string, ActorCell>();
   readonly policy: ResolvedSupervision;
+  private childMap: Map<string, ActorCell> | undefined;
 
   private readonly mailbox = new Mailbox<unknown>();
-  /** Read by `superviseChild`; not part of the public API. */
-  readonly restartLog: number[] = [];
+  private restartTimes: number[] | undefined;
   private readonly id: number;
   private status: ActorStatus = 'running';
   private incarnationNumber = 0;
@@ -58,7 +62,7 @@ export class ActorCell implements MessageTarget, Supervisor {
   private state: unknown;
   private persistFn: ((message: unknown) => Promise<void>) | undefined;
   private pendingRestart: TimerHandle | undefined;
-  private idleWaiters: (() => void)[] = [];
+  private idleWaiters: (() => void)[] | undefined;
   private stopping: Promise<void> | undefined;
   private watchers: Map<MessageTarget, unknown> | undefined;
   private watching: Set<ActorCell> | undefined;
@@ -96,12 +100,29 @@ export class ActorCell implements MessageTarget, Supervisor {
       throw new SpawnError(`persistent actor "${name}" needs a runtime created with a persistence engine`);
     }
     const cell = new ActorCell(system, parent, name, behaviour, resolveSupervision(options?.supervision));
-    parent.children.set(name, cell);
+    parent.adopt(cell);
     system.counters.spawned++;
     system.counters.liveActors++;
     if (system.events.hasListeners) system.emit({ type: 'spawned', path: cell.path, at: system.clock.now() });
     cell.startIncarnation();
     return cell;
+  }
+
+  get children(): ReadonlyMap<string, ActorCell> {
+    return this.childMap ?? NO_CHILDREN;
+  }
+
+  adopt(child: ActorCell): void {
+    (this.childMap ??= new Map()).set(child.name, child);
+  }
+
+  release(child: ActorCell): void {
+    if (this.childMap?.get(child.name) === child) this.childMap.delete(child.name);
+  }
+
+  /** Restart times inside the budget window; read and trimmed by `superviseChild`. */
+  get restartLog(): number[] {
+    return (this.restartTimes ??= []);
   }
 
   get isStopped(): boolean {
@@ -436,7 +457,7 @@ export class ActorCell implements MessageTarget, Supervisor {
     this.status = 'stopped';
     for (const message of this.mailbox.drainAll()) this.system.deadLetter(this.path, message, 'stopped');
     this.notifyIdle();
-    if (this.parent.children.get(this.name) === this) this.parent.children.delete(this.name);
+    this.parent.release(this);
     this.system.registry.removeEverywhere(this.ref);
     for (const target of this.watching ?? []) target.watchers?.delete(this);
     this.watching = undefined;
@@ -454,8 +475,7 @@ export class ActorCell implements MessageTarget, Supervisor {
     if (this.status !== 'stopping' || !this.initialised) return Promise.resolve();
     return new Promise((resolve) => {
       const timer = this.system.clock.setTimeout(done, timeoutMs);
-      const waiter = (): void => done();
-      this.idleWaiters.push(waiter);
+      (this.idleWaiters ??= []).push(done);
       function done(): void {
         timer.cancel();
         resolve();
@@ -464,9 +484,9 @@ export class ActorCell implements MessageTarget, Supervisor {
   }
 
   private notifyIdle(): void {
-    if (this.idleWaiters.length === 0) return;
     const waiters = this.idleWaiters;
-    this.idleWaiters = [];
+    if (!waiters) return;
+    this.idleWaiters = undefined;
     for (const waiter of waiters) waiter();
   }
 

@@ -7,8 +7,11 @@
 const SHRINK_ABOVE = 1024;
 const INITIAL_CAPACITY = 4;
 
+/** Shared by every empty mailbox until its first message: an idle actor costs no buffer. */
+const NO_ITEMS: readonly never[] = Object.freeze([]);
+
 export class Mailbox<T> {
-  private items: (T | undefined)[] = new Array(INITIAL_CAPACITY);
+  private items: (T | undefined)[] = NO_ITEMS as never[];
   private head = 0;
   private count = 0;
 
@@ -39,12 +42,12 @@ export class Mailbox<T> {
   }
 
   private reset(): void {
-    this.items = new Array(INITIAL_CAPACITY);
+    this.items = NO_ITEMS as never[];
     this.head = 0;
   }
 
   private grow(): void {
-    const next: (T | undefined)[] = new Array(this.items.length * 2);
+    const next: (T | undefined)[] = new Array(Math.max(INITIAL_CAPACITY, this.items.length * 2));
     for (let i = 0; i < this.count; i++) next[i] = this.items[(this.head + i) & (this.items.length - 1)];
     this.items = next;
     this.head = 0;

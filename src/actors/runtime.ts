@@ -61,6 +61,14 @@ class Guardian implements Supervisor, MessageTarget {
 
   constructor(readonly system: System) {}
 
+  adopt(child: ActorCell): void {
+    this.children.set(child.name, child);
+  }
+
+  release(child: ActorCell): void {
+    if (this.children.get(child.name) === child) this.children.delete(child.name);
+  }
+
   deliver(message: unknown): void {
     this.system.deadLetter(this.path, message, 'unknown');
   }
@@ -187,7 +195,7 @@ class ActorRuntime implements Runtime {
   }
 
   private resolve(path: string): ActorCell | undefined {
-    let children = this.guardian.children;
+    let children: ReadonlyMap<string, ActorCell> = this.guardian.children;
     let cell: ActorCell | undefined;
     for (const name of path.split('/')) {
       if (name === '') continue;
