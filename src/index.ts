@@ -35,7 +35,7 @@ export {
   type PersistenceEngine,
   type PersistedEvent,
   type PersistedSnapshot,
-} from './actors/persistence.js';
+} from './persistence.js';
 export {
   AskTimeoutError,
   ActorStoppedError,
@@ -161,3 +161,39 @@ export {
   type CsvRowProblem,
   type CsvFormatErrorCode,
 } from './market/errors.js';
+
+export {
+  featureSpace,
+  featureSpaceId,
+  computeFeatures,
+  FeatureStream,
+  marketCondition,
+  DEFAULT_FEATURES,
+  FEATURE_VERSION,
+  FeatureDefinitionError,
+  type FeatureDefinition,
+  type FeatureSpace,
+  type MarketCondition,
+} from './learning/features.js';
+export {
+  PatternLearner,
+  LearnerConfigError,
+  type Learner,
+  type Prediction,
+  type Position,
+  type LearnContext,
+  type LearnResult,
+  type PatternLearnerOptions,
+  type LearnerConfigErrorCode,
+} from './learning/learner.js';
+export {
+  runEpisode,
+  featureSeries,
+  episodeStarts,
+  DEFAULT_EPISODE_LENGTH,
+  EpisodeOptionsError,
+  type FeatureSeries,
+  type EpisodeOptions,
+  type EpisodeResult,
+  type EpisodeMode,
+} from './learning/episode.js';

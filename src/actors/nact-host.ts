@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import nact from 'nact';
-import type { PersistenceEngine } from './persistence.js';
+import type { PersistenceEngine } from '../persistence.js';
 
 /**
  * The only file that touches nact. Each swarmbank actor is hosted by one nact

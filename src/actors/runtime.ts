@@ -9,7 +9,7 @@ import { EventStream, type RuntimeEvent } from './events.js';
 import { FaultInjector } from './faults.js';
 import { type ActorMetrics, type RuntimeMetrics, emptyRuntimeMetrics } from './metrics.js';
 import { startHostSystem } from './nact-host.js';
-import type { PersistenceEngine } from './persistence.js';
+import type { PersistenceEngine } from '../persistence.js';
 import { Registry } from './registry.js';
 import type { System } from './system.js';
 

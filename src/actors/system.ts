@@ -2,7 +2,7 @@ import type { Clock } from './clock.js';
 import type { DeadLetterReason, EventStream, RuntimeEvent } from './events.js';
 import type { MutableRuntimeMetrics } from './metrics.js';
 import type { HostSystem } from './nact-host.js';
-import type { PersistenceEngine } from './persistence.js';
+import type { PersistenceEngine } from '../persistence.js';
 import type { Registry } from './registry.js';
 import type { Random } from '../random.js';
 

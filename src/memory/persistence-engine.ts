@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import { open, type Database, type RootDatabase } from 'lmdb';
-import type { PersistedEvent, PersistedSnapshot, PersistenceEngine } from '../actors/persistence.js';
+import type { PersistedEvent, PersistedSnapshot, PersistenceEngine } from '../persistence.js';
 import { PersistenceConflictError } from './errors.js';
 import { readKey, streamRange } from './ranges.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { PersistedEvent, PersistenceEngine } from '../../src/actors/persistence.js';
+import type { PersistedEvent, PersistenceEngine } from '../../src/persistence.js';
 import { CorruptRecordError, PersistenceConflictError } from '../../src/memory/errors.js';
 import { openLmdbPersistence, type LmdbPersistence } from '../../src/memory/persistence-engine.js';
 import { useMemoryFixture, writeRaw } from './support.js';

@@ -1,8 +1,9 @@
 /**
- * The storage a persistent actor writes its events and snapshots to. It mirrors
- * nact's persistence-engine contract (events, persist, latestSnapshot,
- * takeSnapshot) with readonly records and async iteration, and the runtime
- * adapts it to nact. The LMDB engine lives in src/memory; tests use
+ * The storage a persistent actor writes its events and snapshots to. It
+ * mirrors nact's persistence-engine contract (events, persist,
+ * latestSnapshot, takeSnapshot) with readonly records and async iteration;
+ * the runtime adapts it to nact. It sits below both layers that need it: the
+ * actor runtime uses it, src/memory implements it on LMDB. Tests use
  * `createInMemoryPersistence`.
  */
 export interface PersistedEvent {
