@@ -124,25 +124,9 @@ export class PatternCache {
   }
 
   private privateCopy(p: Pattern): Pattern {
-    const copy: { -readonly [F in keyof Pattern]: Pattern[F] } = {
-      id: p.id,
-      embedding: this.arena.fromFloats(p.embedding),
-      outcome: p.outcome,
-      confidence: p.confidence,
-      support: p.support,
-      successes: p.successes,
-      version: p.version,
-      origin: p.origin,
-      featureSpaceId: p.featureSpaceId,
-      tags: p.tags.slice(),
-      consolidated: p.consolidated,
-      plasticity: p.plasticity,
-      createdAt: p.createdAt,
-      updatedAt: p.updatedAt,
-    };
-    if (p.condition !== undefined) copy.condition = p.condition;
-    return copy;
+    return copyPattern(p, this.arena.fromFloats(p.embedding));
   }
+
 
   /**
    * Past the limit, the oldest tenth of the entries go in one pass: a Map
@@ -198,16 +182,21 @@ class EmbeddingArena {
 
 const ARENA_CHUNK = 64 * 1024;
 
-/**
- * A caller's copy of a cached pattern, sharing nothing mutable with it and
- * owning its embedding's buffer. Spelled out field by field because V8
- * builds such a literal far faster than a spread.
- */
+/** A caller's copy of a cached pattern, sharing nothing mutable with it and owning its embedding's buffer. */
 export function copyOut(p: Pattern): Pattern {
+  return copyPattern(p, p.embedding.slice());
+}
+
+/**
+ * The pattern with its own tags and the given embedding. Spelled out field by
+ * field because V8 builds such a literal far faster than a spread, and as two
+ * literals so that every copy has one of two fixed shapes.
+ */
+function copyPattern(p: Pattern, embedding: Float32Array): Pattern {
   return p.condition === undefined
     ? {
         id: p.id,
-        embedding: p.embedding.slice(),
+        embedding,
         outcome: p.outcome,
         confidence: p.confidence,
         support: p.support,
@@ -223,7 +212,7 @@ export function copyOut(p: Pattern): Pattern {
       }
     : {
         id: p.id,
-        embedding: p.embedding.slice(),
+        embedding,
         outcome: p.outcome,
         confidence: p.confidence,
         support: p.support,
