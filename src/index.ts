@@ -197,3 +197,19 @@ export {
   type EpisodeResult,
   type EpisodeMode,
 } from './learning/episode.js';
+export {
+  DEFAULT_BARS_PER_YEAR,
+  TradingInputError,
+  TradingLedger,
+  buyAndHold,
+  exposuresFromPredictions,
+  holdForHorizon,
+  positionExposure,
+  predictionExposure,
+  sharpeRatio,
+  simulateTrading,
+  type Sizing,
+  type TradingOptions,
+  type TradingReport,
+  type TradingSummary,
+} from './learning/trading.js';
