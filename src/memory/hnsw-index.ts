@@ -30,7 +30,7 @@ export interface HnswSettings {
   readonly expansionSearch: number;
 }
 
-const SIDECAR_FORMAT = 'swarmbank-hnsw/1';
+const SIDECAR_FORMAT = 'swarmbank-hnsw/2';
 
 /**
  * Every add uses the same thread count: usearch sizes its per-thread contexts
@@ -44,6 +44,8 @@ interface Sidecar {
   readonly dimensions: number;
   readonly indexBytes: number;
   readonly nextKey: number;
+  /** Tombstoned keys the graph file still holds. */
+  readonly dead: number;
   readonly ids: string[];
   readonly keys: number[];
   /** `vectorHash` of each id's unit vector when saved, to spot vectors changed since. */
@@ -56,6 +58,7 @@ export class HnswIndex {
   private readonly keyOf = new Map<string, number>();
   private readonly idOf = new Map<number, string>();
   private nextKey = 0;
+  private dead = 0;
 
   private constructor(
     private readonly native: NativeIndex,
@@ -84,10 +87,10 @@ export class HnswIndex {
     } catch (error) {
       throw new VectorIndexError('INDEX_FILE_INVALID', `usearch could not load ${path}`, { cause: error });
     }
-    if (native.dimensions() !== dimensions || native.size() !== sidecar.ids.length) {
+    if (native.dimensions() !== dimensions || native.size() !== sidecar.ids.length + sidecar.dead) {
       throw new VectorIndexError(
         'INDEX_FILE_INVALID',
-        `${path} holds ${native.size()} vectors of ${native.dimensions()} dimensions, its id map ${sidecar.ids.length} of ${dimensions}`,
+        `${path} holds ${native.size()} vectors of ${native.dimensions()} dimensions, its id map ${sidecar.ids.length} (+${sidecar.dead} deleted) of ${dimensions}`,
       );
     }
     const index = new HnswIndex(native, dimensions);
@@ -99,6 +102,7 @@ export class HnswIndex {
       savedHashes.set(id, sidecar.hashes[i]!);
     });
     index.nextKey = sidecar.nextKey;
+    index.dead = sidecar.dead;
     return { index, savedHashes };
   }
 
@@ -128,13 +132,24 @@ export class HnswIndex {
     this.nextKey += ids.length;
   }
 
+  /**
+   * Forgets an id. Its key stays in the native graph as a tombstone, skipped
+   * by search, because usearch 2.25's `remove()` spins forever after a few
+   * dozen remove/add cycles on one graph; the owner rebuilds the graph once
+   * tombstones pile up (see `deadCount`).
+   */
   delete(id: string): boolean {
     const key = this.keyOf.get(id);
     if (key === undefined) return false;
-    this.native.remove(BigInt(key));
     this.keyOf.delete(id);
     this.idOf.delete(key);
+    this.dead++;
     return true;
+  }
+
+  /** Keys still in the graph whose ids were deleted or replaced. */
+  get deadCount(): number {
+    return this.dead;
   }
 
   ids(): IterableIterator<string> {
@@ -145,11 +160,12 @@ export class HnswIndex {
   search(unitQuery: Float32Array, k: number): string[] {
     if (this.keyOf.size === 0) return [];
     // One query gains nothing from threads, and spawning them costs more than the search.
-    const matches = this.native.search(unitQuery, Math.min(k, this.keyOf.size), 1);
+    // Ask past the tombstones, so that k live ids come back.
+    const matches = this.native.search(unitQuery, Math.min(k + this.dead, this.keyOf.size + this.dead), 1);
     const ids: string[] = [];
     for (const key of matches.keys) {
       const id = this.idOf.get(Number(key));
-      if (id !== undefined) ids.push(id);
+      if (id !== undefined && ids.push(id) === k) break;
     }
     return ids;
   }
@@ -169,6 +185,7 @@ export class HnswIndex {
         dimensions: this.dimensions,
         indexBytes: statSync(path + suffix).size,
         nextKey: this.nextKey,
+        dead: this.dead,
         ids,
         keys: ids.map((id) => this.keyOf.get(id)!),
         hashes: ids.map(hashOf),
@@ -244,6 +261,8 @@ function isSidecar(value: unknown): value is Sidecar {
     typeof v['dimensions'] === 'number' &&
     typeof v['indexBytes'] === 'number' &&
     Number.isSafeInteger(v['nextKey']) &&
+    Number.isSafeInteger(v['dead']) &&
+    (v['dead'] as number) >= 0 &&
     Array.isArray(ids) &&
     Array.isArray(keys) &&
     Array.isArray(hashes) &&

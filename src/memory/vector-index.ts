@@ -46,6 +46,7 @@ export const defaultHnswOptions: HnswOptions = {
 };
 
 const PATCH_LIMIT = 1000;
+const TOMBSTONE_REBUILD_MIN = 64;
 const PATCH_LIMIT_FRACTION = 0.25;
 
 export interface VectorIndexOptions {
@@ -157,10 +158,12 @@ export class VectorIndex {
     if (facets !== undefined) assertFacets(id, facets);
     const unit = this.exact.upsert(id, vector);
     if (facets !== undefined) this.facets.set(id, facets);
+    const graph = this.hnsw;
+    if (graph !== undefined) this.guard(() => graph.setMany([id], () => unit));
     // A graph still being built gets only ids it already holds; the build
     // loop adds the others in batches, which is far cheaper than one by one.
-    const graph = this.hnsw ?? (this.pending?.has(id) === true ? this.pending : undefined);
-    if (graph !== undefined) this.guard(() => graph.setMany([id], () => unit));
+    const pending = this.pending;
+    if (pending?.has(id) === true) this.guard(() => pending.setMany([id], () => unit));
     this.startBuildIfDue();
   }
 
@@ -175,8 +178,11 @@ export class VectorIndex {
   remove(id: string): boolean {
     if (!this.exact.remove(id)) return false;
     this.facets.delete(id);
-    const graph = this.hnsw ?? this.pending;
+    const graph = this.hnsw;
     if (graph !== undefined) this.guard(() => graph.delete(id));
+    const pending = this.pending;
+    if (pending !== undefined) this.guard(() => pending.delete(id));
+    this.startBuildIfDue();
     return true;
   }
 
@@ -320,7 +326,11 @@ export class VectorIndex {
     const usearch = this.usearch;
     const options = this.hnswOptions;
     if (usearch === undefined || options === undefined || this.closed) return;
-    if (this.hnsw !== undefined || this.pending !== undefined || this.exact.size < options.threshold) return;
+    if (this.pending !== undefined || this.exact.size < options.threshold) return;
+    // A live graph is replaced only once replaced and deleted vectors (tombstones) make a quarter of it;
+    // it keeps answering while its successor builds.
+    const live = this.hnsw;
+    if (live !== undefined && live.deadCount < Math.max(TOMBSTONE_REBUILD_MIN, live.size / 4)) return;
     let graph: HnswIndex | undefined;
     if (!this.guard(() => (graph = HnswIndex.create(usearch, this.dimensions, options)))) return;
     this.pending = graph;

@@ -6,6 +6,7 @@ import { uniformInt } from 'pure-rand/distribution/uniformInt';
 import { afterEach, describe, expect, it } from 'vitest';
 import { clusteredVectors, recallAt } from '../../src/testkit/vectors.js';
 import { SwarmbankError } from '../../src/errors.js';
+import { createRandom } from '../../src/random.js';
 import { loadUsearch, sidecarPath } from '../../src/memory/hnsw-index.js';
 import { VectorIndex, VectorIndexError, type VectorIndexOptions, type VectorMatch } from '../../src/memory/vector-index.js';
 
@@ -339,5 +340,29 @@ describe('filters', () => {
     expect(index.setFacets(best.id, { confidence: 0 })).toBe(true);
     expect(index.search(queries[0]!, 10, { minConfidence: 0.1 }).map((m) => m.id)).not.toContain(best.id);
     expect(index.setFacets('unknown', { confidence: 1 })).toBe(false);
+  });
+});
+
+describe('vector index under constant updates', () => {
+  it('keeps answering from the graph through thousands of updates to the same ids, replacing it as tombstones pile up', async () => {
+    const random = createRandom(3);
+    const vector = () => Float32Array.from({ length: 12 }, () => random.next() * 2 - 1);
+    const index = await VectorIndex.open({ dimensions: 12, hnsw: { threshold: 50 } });
+    for (let i = 0; i < 60; i++) index.upsert(`p${i}`, vector());
+    await index.whenIndexed();
+    let agree = 0;
+    for (let cycle = 0; cycle < 2_000; cycle++) {
+      index.upsert(`p${cycle % 10}`, vector());
+      if (cycle % 7 === 0) index.remove(`p${10 + (cycle % 5)}`);
+      if (cycle % 7 === 3) index.upsert(`p${10 + (cycle % 5)}`, vector());
+      const query = vector();
+      const exact = new Set(index.search(query, 5, { exact: true }).map((m) => m.id));
+      agree += index.search(query, 5).filter((m) => exact.has(m.id)).length;
+      if (cycle % 250 === 0) await index.whenIndexed();
+    }
+    expect(index.hnswState).toBe('ready');
+    expect(index.stats.hnswSearches).toBe(2_000);
+    expect(agree / 10_000).toBeGreaterThanOrEqual(0.97);
+    index.close();
   });
 });
