@@ -12,6 +12,7 @@ type Suite = (args: readonly string[]) => Promise<void>;
 const SUITES: Readonly<Record<string, readonly string[]>> = {
   actors: ['./actors.ts'],
   memory: ['./memory-store.ts', './memory-search.ts', './memory-reopen.ts'],
+  learning: ['./learning.ts'],
 };
 
 function filesOf(name: string): URL[] {
