@@ -336,7 +336,7 @@ describe('supervision', () => {
         dispatch(ref, 'work');
       });
     }
-    for (let turn = 0; turn < 500 && [...processed.values()].reduce((a, b) => a + b, 0) < 1_000 * perWorker; turn++) {
+    for (let turn = 0; turn < 2_000 && [...processed.values()].reduce((a, b) => a + b, 0) < 1_000 * perWorker; turn++) {
       await new Promise((resolve) => setTimeout(resolve, 2));
     }
     const total = [...processed.values()].reduce((a, b) => a + b, 0);
