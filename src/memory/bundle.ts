@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Packr } from 'msgpackr';
 import { SwarmbankError } from '../errors.js';
+import { bytesToEmbedding, embeddingToBytes } from './codec.js';
 import { optionReader } from './options.js';
 import { PatternValidationError, validatePattern, type Pattern, type PatternExpectations } from './pattern.js';
 import type { PatternMemory } from './store.js';
@@ -243,7 +244,7 @@ function readHeader(value: unknown, expect: PatternExpectations): BundleHeader {
 function toWire(p: Pattern): Record<string, unknown> {
   return {
     id: p.id,
-    embedding: floatsToBytes(p.embedding),
+    embedding: embeddingToBytes(p.embedding),
     outcome: p.outcome,
     confidence: p.confidence,
     support: p.support,
@@ -270,7 +271,7 @@ function fromWire(record: unknown, index: number, expect: PatternExpectations): 
   const tags = record['tags'];
   const candidate = {
     ...record,
-    embedding: bytesToFloats(bytes as Uint8Array),
+    embedding: bytesToEmbedding(bytes as Uint8Array),
     featureSpaceId: expect.featureSpaceId,
     tags: Array.isArray(tags) ? [...(tags as unknown[])] : tags,
   };
@@ -294,20 +295,6 @@ function unpackOne(bytes: Uint8Array, what: string): unknown {
   } catch (error) {
     throw new BundleError('BUNDLE_DECODE', `the ${what} is not one well-formed msgpack value: ${error instanceof Error ? error.message : String(error)}`, {}, error);
   }
-}
-
-function floatsToBytes(values: Float32Array): Uint8Array {
-  const bytes = new Uint8Array(values.length * 4);
-  const view = new DataView(bytes.buffer);
-  for (let i = 0; i < values.length; i++) view.setFloat32(i * 4, values[i] as number, true);
-  return bytes;
-}
-
-function bytesToFloats(bytes: Uint8Array): Float32Array {
-  const values = new Float32Array(bytes.byteLength / 4);
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  for (let i = 0; i < values.length; i++) values[i] = view.getFloat32(i * 4, true);
-  return values;
 }
 
 function sha256(bytes: Uint8Array): string {
