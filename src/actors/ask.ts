@@ -59,7 +59,7 @@ function isStopped(target: MessageTarget): boolean {
 }
 
 /** The one-shot target behind an ask's reply ref. */
-export class ReplyTarget implements MessageTarget {
+class ReplyTarget implements MessageTarget {
   private settled = false;
   private timer: { cancel(): void } | undefined;
 

@@ -18,12 +18,14 @@ describe('manual clock', () => {
     }, 10);
     const cancelled = clock.setTimeout(() => fired.push('never'), 12);
     cancelled.cancel();
+    expect(clock.nextDueAt).toBe(10);
     clock.advance(9);
     expect(fired).toEqual([]);
     clock.advance(11);
     expect(fired).toEqual(['a@10', 'c@15', 'b@20']);
     expect(clock.now()).toBe(20);
     expect(clock.pending).toBe(0);
+    expect(clock.nextDueAt).toBeUndefined();
   });
 });
 
