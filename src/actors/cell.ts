@@ -436,19 +436,16 @@ export class ActorCell implements MessageTarget, Supervisor {
     this.stopping = (async () => {
       await Promise.all([...this.children.values()].map((child) => child.stop('parent-stopped', timeoutMs)));
       if (wasRunning) await this.whenIdle(timeoutMs);
-      this.finish(reason);
+      this.stopNow(reason);
     })();
     return this.stopping;
   }
 
-  /** Immediate stop, children first: nothing more is processed. */
+  /**
+   * Immediate stop, and the last step of a graceful one: children first (all
+   * of them, or any a graceful stop left behind), then this actor.
+   */
   stopNow(reason: StopReason): void {
-    if (this.status === 'stopped') return;
-    for (const child of [...this.children.values()]) child.stopNow('parent-stopped');
-    this.finish(reason);
-  }
-
-  private finish(reason: StopReason): void {
     if (this.status === 'stopped') return;
     for (const child of [...this.children.values()]) child.stopNow('parent-stopped');
     this.pendingRestart?.cancel();
