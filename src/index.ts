@@ -213,3 +213,36 @@ export {
   type TradingReport,
   type TradingSummary,
 } from './learning/trading.js';
+export { PATTERN_NAMES, patternNames, type PatternName } from './learning/pattern-names.js';
+export { runScenario } from './learning/scenarios/run.js';
+export { runColdStart } from './learning/scenarios/cold-start.js';
+export { runWarmStart } from './learning/scenarios/warm-start.js';
+export { runTransfer } from './learning/scenarios/transfer.js';
+export { runContinual } from './learning/scenarios/continual.js';
+export { runForgetting } from './learning/scenarios/forgetting.js';
+export {
+  SCENARIOS,
+  EPISODES_KEY,
+  parseScenarioConfig,
+  isScenarioName,
+  ScenarioConfigError,
+  type ScenarioName,
+  type ScenarioConfigs,
+  type ScenarioInputs,
+  type ColdStartConfig,
+  type WarmStartConfig,
+  type TransferConfig,
+  type ContinualConfig,
+  type ForgettingConfig,
+} from './learning/scenarios/config.js';
+export { convergenceEpisode, nearOracleEpisode, finalAccuracy, speedup, type CurvePoint } from './learning/scenarios/curve.js';
+export { REFERENCE_CLAIMS, checkClaim, type Claim, type ClaimCheck, type Verdict } from './learning/scenarios/claims.js';
+export {
+  NEAR_ORACLE_SHARE,
+  type ScenarioResult,
+  type ScenarioDetails,
+  type RunSummary,
+  type Comparison,
+  type ForgettingRun,
+} from './learning/scenarios/result.js';
+export type { ScenarioRunOptions, ScenarioProgress } from './learning/scenarios/workbench.js';

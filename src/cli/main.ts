@@ -1,5 +1,10 @@
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { SwarmbankError } from '../errors.js';
 import { runSupervisionDemo } from './demo.js';
+import { scenarioCommand } from './scenario.js';
+
+/** Errors in what the user gave (a config, a file, an option): exit code 2, as for a bad flag. */
+const USAGE_ERRORS = new Set(['SCENARIO_CONFIG', 'CONFIG_FILE']);
 
 /** Runs the `swarmbank` command; resolves with the process exit code. */
 export async function main(argv: readonly string[]): Promise<number> {
@@ -19,13 +24,15 @@ export async function main(argv: readonly string[]): Promise<number> {
       await runSupervisionDemo({ ...options, write: (line) => process.stdout.write(`${line}\n`) });
     });
 
+  program.addCommand(scenarioCommand());
+
   try {
     await program.parseAsync([...argv]);
     return 0;
   } catch (error) {
     if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
     process.stderr.write(`swarmbank: ${error instanceof Error ? error.message : String(error)}\n`);
-    return 1;
+    return error instanceof SwarmbankError && USAGE_ERRORS.has(error.code) ? 2 : 1;
   }
 }
 

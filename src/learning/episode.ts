@@ -2,7 +2,7 @@ import { SwarmbankError } from '../errors.js';
 import type { Bar } from '../market/bars.js';
 import type { LatentState } from '../market/latent.js';
 import { oraclePrediction } from '../market/oracle.js';
-import { outcomeDirection, scoredSteps, type AccuracyReport, type EpisodeWindow } from '../market/outcomes.js';
+import { outcomeDirection, scoredSteps, type AccuracyReport, type Direction, type EpisodeWindow } from '../market/outcomes.js';
 import { computeFeatures, type FeatureSpace } from './features.js';
 import type { Learner } from './learner.js';
 
@@ -31,6 +31,13 @@ export interface EpisodeOptions {
   readonly mode: EpisodeMode;
   /** Passed to the learner as context. */
   readonly episode?: number;
+  /**
+   * Score and teach the opposite of every outcome (the oracle's calls are
+   * scored against the inverted outcomes too). A task whose answers contradict
+   * the market's on the very same inputs is the sharpest interference test for
+   * a learner that must not forget: see the forgetting scenario.
+   */
+  readonly invert?: boolean;
 }
 
 export interface EpisodeResult extends AccuracyReport {
@@ -76,6 +83,7 @@ export async function runEpisode(learner: Learner, series: FeatureSeries, option
   }
   const window: EpisodeWindow = { start, end: start + length };
   const latent = series.latent;
+  const sign = options.invert === true ? -1 : 1;
   let warmup = 0;
   let steps = 0;
   let decided = 0;
@@ -92,7 +100,7 @@ export async function runEpisode(learner: Learner, series: FeatureSeries, option
     }
     steps++;
     const prediction = learner.predict(features);
-    const outcome = outcomeDirection(series.bars, i, horizon);
+    const outcome = (sign * outcomeDirection(series.bars, i, horizon)) as Direction;
     if (prediction.direction !== 0 && outcome !== 0) {
       decided++;
       if (prediction.direction === outcome) correct++;

@@ -4,6 +4,7 @@ import type { Outcome, Pattern, PatternInput } from '../memory/pattern.js';
 import type { PatternMemory } from '../memory/store.js';
 import { VectorIndex, type VectorIndexOptions, type VectorMatch } from '../memory/vector-index.js';
 import { marketCondition, type FeatureSpace } from './features.js';
+import { patternNames } from './pattern-names.js';
 
 export type Position = 'long' | 'short' | 'flat';
 
@@ -291,7 +292,6 @@ export class PatternLearner implements Learner {
   }
 
   private toInput(pattern: WorkingPattern): PatternInput {
-    const condition = marketCondition(pattern.embedding, this.space);
     return {
       id: pattern.id,
       embedding: Float32Array.from(pattern.embedding),
@@ -301,18 +301,9 @@ export class PatternLearner implements Learner {
       successes: pattern.successes,
       origin: pattern.origin,
       featureSpaceId: this.space.id,
-      condition,
-      tags: [condition, this.shapeTag(pattern)],
+      condition: marketCondition(pattern.embedding, this.space),
+      tags: patternNames(pattern.embedding, pattern.outcome, this.space),
     };
-  }
-
-  /** `bullish_continuation`, `bearish_reversal`…: the predicted move read against the shortest-lag return. */
-  private shapeTag(pattern: WorkingPattern): string {
-    const shortest = Math.min(...this.space.definition.returnLags);
-    const lastMove = pattern.embedding[this.space.names.indexOf(`return_${shortest}`)] ?? 0;
-    const side = pattern.outcome === 'up' ? 'bullish' : 'bearish';
-    const follows = (lastMove >= 0) === (pattern.outcome === 'up');
-    return `${side}_${follows ? 'continuation' : 'reversal'}`;
   }
 }
 
