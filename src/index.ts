@@ -246,3 +246,14 @@ export {
   type ForgettingRun,
 } from './learning/scenarios/result.js';
 export type { ScenarioRunOptions, ScenarioProgress } from './learning/scenarios/workbench.js';
+export {
+  walkForward,
+  WalkForwardOptionsError,
+  DEFAULT_TRAIN_WINDOW,
+  DEFAULT_TEST_BLOCK,
+  type WalkForwardOptions,
+  type WalkForwardResult,
+  type WalkForwardBlock,
+  type WalkForwardScores,
+  type WalkForwardTrading,
+} from './learning/walk-forward.js';

@@ -2,9 +2,10 @@ import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { SwarmbankError } from '../errors.js';
 import { runSupervisionDemo } from './demo.js';
 import { scenarioCommand } from './scenario.js';
+import { walkForwardCommand } from './walk-forward.js';
 
 /** Errors in what the user gave (a config, a file, an option): exit code 2, as for a bad flag. */
-const USAGE_ERRORS = new Set(['SCENARIO_CONFIG', 'CONFIG_FILE']);
+const USAGE_ERRORS = new Set(['SCENARIO_CONFIG', 'CONFIG_FILE', 'WALK_FORWARD_OPTIONS', 'CSV_HEADER', 'CSV_BAD_ROWS', 'CSV_EMPTY', 'DATASET_UNAVAILABLE']);
 
 /** Runs the `swarmbank` command; resolves with the process exit code. */
 export async function main(argv: readonly string[]): Promise<number> {
@@ -24,7 +25,9 @@ export async function main(argv: readonly string[]): Promise<number> {
       await runSupervisionDemo({ ...options, write: (line) => process.stdout.write(`${line}\n`) });
     });
 
-  program.addCommand(scenarioCommand());
+  // addCommand does not pass exitOverride and configureOutput on: without them a bad flag would exit the process itself.
+  program.addCommand(scenarioCommand().copyInheritedSettings(program));
+  program.addCommand(walkForwardCommand().copyInheritedSettings(program));
 
   try {
     await program.parseAsync([...argv]);
