@@ -257,3 +257,28 @@ export {
   type WalkForwardScores,
   type WalkForwardTrading,
 } from './learning/walk-forward.js';
+
+export { agent, type AgentOptions } from './agents/agent.js';
+export {
+  type AgentMessage,
+  type TrainMessage,
+  type EvaluateMessage,
+  type PredictMessage,
+  type ExportMessage,
+  type ImportMessage,
+  type MaintainMessage,
+  type MetricsMessage,
+  type EpisodeRequest,
+  type AgentReply,
+  type AgentRefusal,
+  type AgentRefusalCode,
+  type EpisodeReply,
+  type PredictReply,
+  type ExportReply,
+  type ImportReply,
+  type MaintainReply,
+  type AgentMetrics,
+} from './agents/messages.js';
+export { AgentOptionsError, FeatureDimensionsError } from './agents/errors.js';
+export { ownedMemoryClosed, type OwnedMemoryOptions } from './agents/owned-memory.js';
+export type { AgentLearner, LearnerFactory } from './agents/session.js';

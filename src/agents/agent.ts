@@ -1,0 +1,221 @@
+import { dispatch } from '../actors/ask.js';
+import { stateful, type ActorContext, type Behaviour } from '../actors/behaviour.js';
+import type { ActorRef } from '../actors/ref.js';
+import { DEFAULT_EPISODE_LENGTH, runEpisode, type EpisodeMode, type EpisodeResult } from '../learning/episode.js';
+import type { FeatureSpace } from '../learning/features.js';
+import { PatternLearner, type PatternLearnerOptions } from '../learning/learner.js';
+import { exportBundle, importBundle } from '../memory/bundle.js';
+import { consolidate } from '../memory/consolidation.js';
+import { distill, planDistillation } from '../memory/distill.js';
+import type { PatternMemory } from '../memory/store.js';
+import { AgentOptionsError, FeatureDimensionsError } from './errors.js';
+import { Incarnation } from './incarnation.js';
+import type {
+  AgentMessage,
+  AgentMetrics,
+  AgentReply,
+  EpisodeReply,
+  EpisodeRequest,
+  ExportMessage,
+  ImportMessage,
+  MaintainMessage,
+  PredictMessage,
+} from './messages.js';
+import { trackClose, type OwnedMemoryOptions } from './owned-memory.js';
+import { refusalOf } from './refusals.js';
+import { isPatternMemory, type AgentSession, type LearnerFactory, type SessionSettings } from './session.js';
+
+export interface AgentOptions {
+  /** The agent's id: the learner's agent id, so the origin and id prefix of the patterns it creates. */
+  readonly id: string;
+  readonly space: FeatureSpace;
+  /**
+   * An open memory the caller owns and closes (the agent never does), or a
+   * directory the agent opens at each start and closes when the incarnation
+   * ends. Either way it must be of `space`.
+   */
+  readonly memory: PatternMemory | OwnedMemoryOptions;
+  /** Tune the default learner, `PatternLearner`; ignored when `learner` is given. */
+  readonly learningRate?: PatternLearnerOptions['learningRate'];
+  readonly k?: PatternLearnerOptions['k'];
+  readonly similarityThreshold?: PatternLearnerOptions['similarityThreshold'];
+  readonly minEdge?: PatternLearnerOptions['minEdge'];
+  /** Plugs in another learner; it must load what the memory holds and commit what it learns there. */
+  readonly learner?: LearnerFactory;
+}
+
+/** What this incarnation has done; it starts again from nothing with the next one. */
+interface AgentStats {
+  readonly episodesTrained: number;
+  readonly episodesEvaluated: number;
+  readonly refused: number;
+  readonly lastTrainAccuracy: number | undefined;
+  readonly lastEvalAccuracy: number | undefined;
+}
+
+interface AgentState {
+  readonly incarnation: Incarnation;
+  readonly stats: AgentStats;
+}
+
+const NO_WORK: AgentStats = { episodesTrained: 0, episodesEvaluated: 0, refused: 0, lastTrainAccuracy: undefined, lastEvalAccuracy: undefined };
+
+/**
+ * A learning agent as an actor: it owns a learner over a pattern memory and
+ * handles one request at a time, so training, import and maintenance never
+ * interleave on its memory.
+ *
+ * Durability: each training episode commits its learning once, at its end,
+ * in one transaction. A crash loses at most the episode in flight; the next
+ * incarnation reloads the learner from the memory before it handles a
+ * message. Bad input (see `AgentRefusalCode`) is refused with a reply and
+ * changes nothing; any other error fails the actor and goes to its supervisor.
+ */
+export function agent(options: AgentOptions): Behaviour<AgentMessage> {
+  const settings = sessionSettings(options);
+  const owned = isPatternMemory(options.memory) ? undefined : options.memory.path;
+  return stateful<AgentState, AgentMessage>({
+    initialState: () => ({ incarnation: new Incarnation(settings), stats: NO_WORK }),
+    receive: async (state, message, ctx) => {
+      const stats = await state.incarnation.run((session) => handle(session, state.stats, message, options, ctx));
+      return { incarnation: state.incarnation, stats };
+    },
+    onStop: (state) => {
+      const closed = state.incarnation.end();
+      if (owned !== undefined) trackClose(owned, closed);
+    },
+  });
+}
+
+function sessionSettings(options: AgentOptions): SessionSettings {
+  const { id, space, memory } = options;
+  if (typeof id !== 'string' || id.length === 0) throw new AgentOptionsError('id', 'must be a non-empty string');
+  if (isPatternMemory(memory) && (memory.featureSpaceId !== space.id || memory.dimensions !== space.dimensions)) {
+    throw new AgentOptionsError(
+      'memory',
+      `holds ${memory.dimensions}-dimensional patterns of feature space ${memory.featureSpaceId}, the agent's is ${space.dimensions}-dimensional ${space.id}`,
+    );
+  }
+  const learner: LearnerFactory =
+    options.learner ??
+    ((opened) =>
+      PatternLearner.open({
+        space,
+        memory: opened,
+        agentId: id,
+        learningRate: options.learningRate,
+        k: options.k,
+        similarityThreshold: options.similarityThreshold,
+        minEdge: options.minEdge,
+      }));
+  return { space, memory, learner };
+}
+
+async function handle(
+  session: AgentSession,
+  stats: AgentStats,
+  message: AgentMessage,
+  options: AgentOptions,
+  ctx: ActorContext<AgentMessage>,
+): Promise<AgentStats> {
+  switch (message.type) {
+    case 'train':
+    case 'evaluate': {
+      const { type, replyTo, ...request } = message;
+      const mode: EpisodeMode = type === 'train' ? 'train' : 'eval';
+      const reply: EpisodeReply = await attempt(async () => ({ result: await episode(session, request, mode, options.space) }));
+      if (replyTo !== undefined) dispatch(replyTo, reply);
+      return reply.ok ? afterEpisode(stats, reply.result) : refused(stats);
+    }
+    case 'predict':
+      return answer(stats, message.replyTo, () => predict(session, message, options.space));
+    case 'export':
+      return answer(stats, message.replyTo, () => exportFrom(session, message));
+    case 'import':
+      return answer(stats, message.replyTo, () => importInto(session, message));
+    case 'maintain':
+      return answer(stats, message.replyTo, () => maintain(session, message));
+    case 'metrics':
+      dispatch(message.replyTo, metrics(session, stats, options.id, ctx.incarnation));
+      return stats;
+  }
+}
+
+/** Replies with the outcome of `work`, a refusal if it was refused, and counts the refusal. */
+async function answer<Success extends object>(stats: AgentStats, replyTo: ActorRef<AgentReply<Success>>, work: () => Promise<Success>): Promise<AgentStats> {
+  const reply = await attempt(work);
+  dispatch(replyTo, reply);
+  return reply.ok ? stats : refused(stats);
+}
+
+/** The success of `work`, or the refusal it was refused with; rethrows anything that is not bad input. */
+async function attempt<Success extends object>(work: () => Promise<Success>): Promise<AgentReply<Success>> {
+  try {
+    return { ok: true, ...(await work()) };
+  } catch (error) {
+    const refusal = refusalOf(error);
+    if (refusal === undefined) throw error;
+    return refusal;
+  }
+}
+
+async function episode(session: AgentSession, request: EpisodeRequest, mode: EpisodeMode, space: FeatureSpace): Promise<EpisodeResult> {
+  const { series, ...options } = request;
+  const end = options.start + (options.length ?? DEFAULT_EPISODE_LENGTH);
+  // The window's vectors only: a long series is sent for many episodes, and its other vectors are checked when their turn comes.
+  for (let i = Math.max(0, options.start); i < Math.min(series.features.length, end); i++) {
+    const vector = series.features[i];
+    if (vector !== undefined && vector.length !== space.dimensions) throw new FeatureDimensionsError(space.dimensions, vector.length, `the feature vector of bar ${i}`);
+  }
+  return runEpisode(session.learner, series, { ...options, mode });
+}
+
+async function predict(session: AgentSession, message: PredictMessage, space: FeatureSpace) {
+  const { features } = message;
+  if (features.length !== space.dimensions) throw new FeatureDimensionsError(space.dimensions, features.length, 'the feature vector');
+  return { prediction: session.learner.predict(features) };
+}
+
+async function exportFrom(session: AgentSession, message: ExportMessage) {
+  return { bundle: exportBundle(session.memory, message.select === undefined ? {} : { select: message.select }) };
+}
+
+async function importInto(session: AgentSession, message: ImportMessage) {
+  const { header, imported, skipped } = await importBundle(session.memory, message.bundle, {
+    mode: message.mode,
+    ...(message.select === undefined ? {} : { select: message.select }),
+  });
+  if (imported.length > 0) await session.reload();
+  return { header, imported: imported.map((pattern) => pattern.id), skipped };
+}
+
+/**
+ * Consolidates, then distils: consolidated patterns lead their clusters and
+ * are never pruned, so what carries the knowledge survives distillation.
+ * Both sets of options are checked before either writes, so a refusal
+ * leaves the memory as it was.
+ */
+async function maintain(session: AgentSession, message: MaintainMessage) {
+  const { memory } = session;
+  // Planning over no patterns writes nothing and reads the options as distill will.
+  if (message.distill !== undefined) planDistillation([], memory.dimensions, message.distill);
+  const consolidated = message.consolidate && (await consolidate(memory, message.consolidate.criterion, message.consolidate.options));
+  const distilled = message.distill && (await distill(memory, message.distill));
+  if (consolidated !== undefined || distilled !== undefined) await session.reload();
+  return { ...(distilled === undefined ? {} : { distilled }), ...(consolidated === undefined ? {} : { consolidated }) };
+}
+
+function metrics(session: AgentSession, stats: AgentStats, id: string, incarnation: number): AgentMetrics {
+  const { memory } = session;
+  return { id, incarnation, patterns: memory.count(), ...stats, bytesUsed: memory.bytesUsed() };
+}
+
+function afterEpisode(stats: AgentStats, result: EpisodeResult): AgentStats {
+  return result.mode === 'train'
+    ? { ...stats, episodesTrained: stats.episodesTrained + 1, lastTrainAccuracy: result.accuracy }
+    : { ...stats, episodesEvaluated: stats.episodesEvaluated + 1, lastEvalAccuracy: result.accuracy };
+}
+
+function refused(stats: AgentStats): AgentStats {
+  return { ...stats, refused: stats.refused + 1 };
+}

@@ -1,0 +1,118 @@
+import type { ActorRef } from '../actors/ref.js';
+import type { EpisodeOptions, EpisodeResult, FeatureSeries } from '../learning/episode.js';
+import type { Prediction } from '../learning/learner.js';
+import type { BundleErrorCode, BundleHeader, BundleSelection } from '../memory/bundle.js';
+import type { ConsolidationCriterion, ConsolidationOptions, ConsolidationResult } from '../memory/consolidation.js';
+import type { DistillOptions, DistillResult } from '../memory/distill.js';
+import type { MemoryBytes } from '../memory/store.js';
+
+/** One episode over a window of a prepared series: `runEpisode`'s options, but the mode, which the message type sets. */
+export interface EpisodeRequest extends Omit<EpisodeOptions, 'mode'> {
+  readonly series: FeatureSeries;
+}
+
+/** Predict, then learn, over the window; the episode's learning is committed once, at its end. */
+export interface TrainMessage extends EpisodeRequest {
+  readonly type: 'train';
+  /** Optional, so that a topology can feed episodes without waiting; a refused episode then shows only in `metrics`. */
+  readonly replyTo?: ActorRef<EpisodeReply>;
+}
+
+/** Predict only, over the window: held-out scoring. */
+export interface EvaluateMessage extends EpisodeRequest {
+  readonly type: 'evaluate';
+  readonly replyTo: ActorRef<EpisodeReply>;
+}
+
+export interface PredictMessage {
+  readonly type: 'predict';
+  readonly features: Float32Array;
+  readonly replyTo: ActorRef<PredictReply>;
+}
+
+/** The memory's patterns (all, or those `select` matches) as a bundle. */
+export interface ExportMessage {
+  readonly type: 'export';
+  readonly select?: BundleSelection;
+  readonly replyTo: ActorRef<ExportReply>;
+}
+
+/** Writes a bundle's patterns to the memory, then reloads the learner so they vote at once. */
+export interface ImportMessage {
+  readonly type: 'import';
+  readonly bundle: Uint8Array;
+  /** `full` imports every pattern; `selective` those `select` matches. */
+  readonly mode: 'full' | 'selective';
+  readonly select?: BundleSelection;
+  readonly replyTo: ActorRef<ImportReply>;
+}
+
+/** Distils and/or consolidates the memory, then reloads the learner so merged patterns and new plasticity apply. */
+export interface MaintainMessage {
+  readonly type: 'maintain';
+  readonly distill?: DistillOptions;
+  readonly consolidate?: { readonly criterion: ConsolidationCriterion; readonly options?: ConsolidationOptions };
+  readonly replyTo: ActorRef<MaintainReply>;
+}
+
+export interface MetricsMessage {
+  readonly type: 'metrics';
+  readonly replyTo: ActorRef<AgentMetrics>;
+}
+
+export type AgentMessage =
+  | TrainMessage
+  | EvaluateMessage
+  | PredictMessage
+  | ExportMessage
+  | ImportMessage
+  | MaintainMessage
+  | MetricsMessage;
+
+/**
+ * Why a request was refused. Each is bad input, answered without changing
+ * the memory or the learner: feature vectors of the wrong size, episode,
+ * selection or maintenance options out of range, or a bundle that fails
+ * validation.
+ */
+export type AgentRefusalCode =
+  | 'FEATURE_DIMENSIONS'
+  | 'EPISODE_OPTIONS'
+  | 'MARKET_OPTIONS'
+  | 'INVALID_OPTION'
+  | BundleErrorCode;
+
+/** Plain data rather than an Error, so that a reply can cross a process boundary as it is. */
+export interface AgentRefusal {
+  readonly ok: false;
+  readonly error: { readonly code: AgentRefusalCode; readonly message: string };
+}
+
+export type AgentReply<Success> = ({ readonly ok: true } & Success) | AgentRefusal;
+
+export type EpisodeReply = AgentReply<{ readonly result: EpisodeResult }>;
+export type PredictReply = AgentReply<{ readonly prediction: Prediction }>;
+export type ExportReply = AgentReply<{ readonly bundle: Uint8Array }>;
+export type ImportReply = AgentReply<{
+  readonly header: BundleHeader;
+  /** Ids of the patterns written. */
+  readonly imported: readonly string[];
+  /** Ids of valid patterns that `select` left out. */
+  readonly skipped: readonly string[];
+}>;
+export type MaintainReply = AgentReply<{ readonly distilled?: DistillResult; readonly consolidated?: ConsolidationResult }>;
+
+export interface AgentMetrics {
+  readonly id: string;
+  /** 0 for the first start, +1 for each restart; the counters below restart from 0 with it. */
+  readonly incarnation: number;
+  readonly patterns: number;
+  readonly episodesTrained: number;
+  readonly episodesEvaluated: number;
+  /** Requests answered with a refusal, replied to or not. */
+  readonly refused: number;
+  /** Of the latest episode; NaN when it decided no step, undefined before the first. */
+  readonly lastTrainAccuracy: number | undefined;
+  readonly lastEvalAccuracy: number | undefined;
+  readonly bytesUsed: MemoryBytes;
+}
