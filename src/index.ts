@@ -131,6 +131,7 @@ export {
   BUNDLE_FORMAT,
   BUNDLE_FORMAT_VERSION,
   type BundleHeader,
+  encodeBundle,
   type BundleErrorCode,
   type BundleSelection,
   type ExportOptions,
@@ -277,6 +278,10 @@ export {
   type ExportReply,
   type ImportReply,
   type MaintainReply,
+  type ChangesMessage,
+  type ChangesReply,
+  type PredictionsMessage,
+  type PredictionsReply,
   type AgentMetrics,
 } from './agents/messages.js';
 export { AgentOptionsError, FeatureDimensionsError } from './agents/errors.js';

@@ -1,10 +1,13 @@
 import { dispatch } from '../actors/ask.js';
 import { stateful, type ActorContext, type Behaviour } from '../actors/behaviour.js';
 import type { ActorRef } from '../actors/ref.js';
-import { DEFAULT_EPISODE_LENGTH, runEpisode, type EpisodeMode, type EpisodeResult } from '../learning/episode.js';
+import { DEFAULT_EPISODE_LENGTH, runEpisode, type EpisodeMode, type EpisodeResult, type FeatureSeries } from '../learning/episode.js';
 import type { FeatureSpace } from '../learning/features.js';
 import { PatternLearner, type PatternLearnerOptions } from '../learning/learner.js';
-import { exportBundle, importBundle } from '../memory/bundle.js';
+import { encodeBundle, exportBundle, importBundle } from '../memory/bundle.js';
+import { JournalError } from '../memory/errors.js';
+import { InvalidOptionError } from '../memory/options.js';
+import { scoredSteps, type Direction } from '../market/outcomes.js';
 import { consolidate } from '../memory/consolidation.js';
 import { distill, planDistillation } from '../memory/distill.js';
 import type { PatternMemory } from '../memory/store.js';
@@ -135,6 +138,12 @@ async function handle(
       return answer(stats, message.replyTo, () => importInto(session, message));
     case 'maintain':
       return answer(stats, message.replyTo, () => maintain(session, message));
+    case 'changes':
+      return answer(stats, message.replyTo, () => changesSince(session, message.since, options.id));
+    case 'predictions': {
+      const { type: _type, replyTo, ...request } = message;
+      return answer(stats, replyTo, () => predictions(session, request, options.space));
+    }
     case 'metrics':
       dispatch(message.replyTo, metrics(session, stats, options.id, ctx.incarnation));
       return stats;
@@ -161,13 +170,16 @@ async function attempt<Success extends object>(work: () => Promise<Success>): Pr
 
 async function episode(session: AgentSession, request: EpisodeRequest, mode: EpisodeMode, space: FeatureSpace): Promise<EpisodeResult> {
   const { series, ...options } = request;
-  const end = options.start + (options.length ?? DEFAULT_EPISODE_LENGTH);
-  // The window's vectors only: a long series is sent for many episodes, and its other vectors are checked when their turn comes.
-  for (let i = Math.max(0, options.start); i < Math.min(series.features.length, end); i++) {
+  checkWindow(series, options.start, options.start + (options.length ?? DEFAULT_EPISODE_LENGTH), space);
+  return runEpisode(session.learner, series, { ...options, mode });
+}
+
+/** The window's vectors only: a long series is sent for many episodes, and its other vectors are checked when their turn comes. */
+function checkWindow(series: FeatureSeries, start: number, end: number, space: FeatureSpace): void {
+  for (let i = Math.max(0, start); i < Math.min(series.features.length, end); i++) {
     const vector = series.features[i];
     if (vector !== undefined && vector.length !== space.dimensions) throw new FeatureDimensionsError(space.dimensions, vector.length, `the feature vector of bar ${i}`);
   }
-  return runEpisode(session.learner, series, { ...options, mode });
 }
 
 async function predict(session: AgentSession, message: PredictMessage, space: FeatureSpace) {
@@ -203,6 +215,45 @@ async function maintain(session: AgentSession, message: MaintainMessage) {
   const distilled = message.distill && (await distill(memory, message.distill));
   if (consolidated !== undefined || distilled !== undefined) await session.reload();
   return { ...(distilled === undefined ? {} : { distilled }), ...(consolidated === undefined ? {} : { consolidated }) };
+}
+
+async function changesSince(session: AgentSession, since: number, id: string) {
+  if (!Number.isSafeInteger(since) || since < 0) throw new InvalidOptionError('changes', 'since', `must be a non-negative integer, got ${since}`);
+  const { memory } = session;
+  const seq = memory.lastSeq();
+  const written = await writtenSince(memory, since, seq);
+  const patterns = (written === undefined ? [...memory.iterate()] : [...written].flatMap((pid) => memory.get(pid) ?? [])).filter((p) => p.origin === id);
+  return { bundle: encodeBundle(patterns, memory), count: patterns.length, seq };
+}
+
+/** Ids written by learning or merging in (since, to]; undefined when the journal no longer reaches back that far. */
+async function writtenSince(memory: PatternMemory, since: number, to: number): Promise<Set<string> | undefined> {
+  const ids = new Set<string>();
+  if (since >= to) return ids;
+  try {
+    for await (const event of memory.replay({ from: since + 1, to })) {
+      if (event.type === 'upsert' || event.type === 'merge') ids.add(event.pattern.id);
+    }
+    return ids;
+  } catch (error) {
+    if (error instanceof JournalError && error.code === 'JOURNAL_COMPACTED') return undefined;
+    throw error;
+  }
+}
+
+async function predictions(session: AgentSession, request: EpisodeRequest, space: FeatureSpace) {
+  const { series, start } = request;
+  const length = request.length ?? DEFAULT_EPISODE_LENGTH;
+  checkWindow(series, start, start + length, space);
+  const steps: number[] = [];
+  const directions: Direction[] = [];
+  for (const i of scoredSteps({ start, end: start + length }, series.bars.length, request.horizon ?? 1)) {
+    const features = series.features[i];
+    if (features === undefined) continue;
+    steps.push(i);
+    directions.push(session.learner.predict(features).direction);
+  }
+  return { steps, directions };
 }
 
 function metrics(session: AgentSession, stats: AgentStats, id: string, incarnation: number): AgentMetrics {

@@ -1,6 +1,7 @@
 import type { ActorRef } from '../actors/ref.js';
 import type { EpisodeOptions, EpisodeResult, FeatureSeries } from '../learning/episode.js';
 import type { Prediction } from '../learning/learner.js';
+import type { Direction } from '../market/outcomes.js';
 import type { BundleErrorCode, BundleHeader, BundleSelection } from '../memory/bundle.js';
 import type { ConsolidationCriterion, ConsolidationOptions, ConsolidationResult } from '../memory/consolidation.js';
 import type { DistillOptions, DistillResult } from '../memory/distill.js';
@@ -55,6 +56,24 @@ export interface MaintainMessage {
   readonly replyTo: ActorRef<MaintainReply>;
 }
 
+/**
+ * The patterns this agent originated that were written (learned, merged)
+ * after journal sequence number `since`, as a bundle: what a replica needs
+ * to catch up from its high-water mark. If the journal was compacted past
+ * `since`, every pattern the agent originated is sent instead.
+ */
+export interface ChangesMessage {
+  readonly type: 'changes';
+  readonly since: number;
+  readonly replyTo: ActorRef<ChangesReply>;
+}
+
+/** The agent's call at every scored step of the window, learning off: what a vote is taken from. */
+export interface PredictionsMessage extends EpisodeRequest {
+  readonly type: 'predictions';
+  readonly replyTo: ActorRef<PredictionsReply>;
+}
+
 export interface MetricsMessage {
   readonly type: 'metrics';
   readonly replyTo: ActorRef<AgentMetrics>;
@@ -67,6 +86,8 @@ export type AgentMessage =
   | ExportMessage
   | ImportMessage
   | MaintainMessage
+  | ChangesMessage
+  | PredictionsMessage
   | MetricsMessage;
 
 /**
@@ -99,6 +120,18 @@ export type ImportReply = AgentReply<{
   readonly imported: readonly string[];
   /** Ids of valid patterns that `select` left out. */
   readonly skipped: readonly string[];
+}>;
+export type ChangesReply = AgentReply<{
+  readonly bundle: Uint8Array;
+  readonly count: number;
+  /** The journal's last sequence number when the changes were read: the next request's `since`. */
+  readonly seq: number;
+}>;
+export type PredictionsReply = AgentReply<{
+  /** Bar indices of the steps called, in order; steps still in the feature warm-up are left out. */
+  readonly steps: readonly number[];
+  /** −1, 0 (flat) or 1 per step. */
+  readonly directions: readonly Direction[];
 }>;
 export type MaintainReply = AgentReply<{ readonly distilled?: DistillResult; readonly consolidated?: ConsolidationResult }>;
 

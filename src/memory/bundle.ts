@@ -124,13 +124,24 @@ export function exportBundle(memory: PatternMemory, options: ExportOptions = {})
   const read = optionReader('exportBundle');
   const o = read.only(options, ['select']);
   const select = o['select'] === undefined ? undefined : readSelection(o['select'], 'exportBundle');
-  const patterns = [...memory.iterate()].filter((p) => select === undefined || matches(p, select));
+  return encodeBundle(
+    [...memory.iterate()].filter((p) => select === undefined || matches(p, select)),
+    memory,
+  );
+}
+
+/**
+ * Encodes patterns already read from a memory of `space`, in the order
+ * given: for a sender that picked them itself, such as a replica shipping
+ * what changed since its last sync.
+ */
+export function encodeBundle(patterns: readonly Pattern[], space: { readonly featureSpaceId: string; readonly dimensions: number }): Uint8Array {
   const body = new Uint8Array(packr.pack(patterns.map(toWire)));
   const header: BundleHeader = {
     format: BUNDLE_FORMAT,
     formatVersion: BUNDLE_FORMAT_VERSION,
-    featureSpaceId: memory.featureSpaceId,
-    dimensions: memory.dimensions,
+    featureSpaceId: space.featureSpaceId,
+    dimensions: space.dimensions,
     count: patterns.length,
     checksum: sha256(body),
   };
