@@ -287,3 +287,33 @@ export {
 export { AgentOptionsError, FeatureDimensionsError } from './agents/errors.js';
 export { ownedMemoryClosed, type OwnedMemoryOptions } from './agents/owned-memory.js';
 export type { AgentLearner, LearnerFactory } from './agents/session.js';
+
+export {
+  TOPOLOGIES,
+  parseDeploymentConfig,
+  isTopologyName,
+  DeploymentConfigError,
+  type TopologyName,
+  type TopologyConfigs,
+  type DeploymentConfig,
+  type DeploymentInput,
+  type MeshConfig,
+  type HierarchicalConfig,
+  type RingConfig,
+  type AutoScaleConfig,
+  type MultiStrategyConfig,
+  type BlueGreenConfig,
+} from './topologies/config.js';
+export type {
+  Deployment,
+  DeploymentMetrics,
+  DeployOptions,
+  RunOptions,
+  AgentReport,
+  LatencySummary,
+  TopologyMetrics,
+} from './topologies/deployment.js';
+export { DeploymentEvents, type DeploymentEvent, type DeploymentEventType, type DeploymentEventOf } from './topologies/events.js';
+export type { MarketSpec } from './topologies/market-feed.js';
+export { MeshDeployment } from './topologies/mesh.js';
+export { consensus } from './topologies/vote.js';

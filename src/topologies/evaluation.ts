@@ -1,0 +1,41 @@
+import type { FeatureSeries } from '../learning/episode.js';
+import { oraclePrediction } from '../market/oracle.js';
+import { outcomeDirection, type Direction } from '../market/outcomes.js';
+
+/** One agent's calls over held-out windows, step by step. */
+export interface Calls {
+  readonly steps: readonly number[];
+  readonly directions: readonly Direction[];
+}
+
+export interface Score {
+  readonly decided: number;
+  readonly correct: number;
+  /** correct / decided; NaN when nothing was decided. */
+  readonly accuracy: number;
+}
+
+/** DESIGN.md's accuracy of calls on a series: correct / decided, a step decided when both the call and the outcome are non-zero. */
+export function scoreCalls(series: FeatureSeries, calls: Calls, horizon = 1): Score {
+  let decided = 0;
+  let correct = 0;
+  calls.steps.forEach((step, k) => {
+    const call = calls.directions[k]!;
+    const outcome = outcomeDirection(series.bars, step, horizon);
+    if (call === 0 || outcome === 0) return;
+    decided++;
+    if (call === outcome) correct++;
+  });
+  return { decided, correct, accuracy: decided === 0 ? Number.NaN : correct / decided };
+}
+
+/** The oracle's calls on the same steps; all flat without latent states. */
+export function oracleCalls(series: FeatureSeries, steps: readonly number[], horizon = 1): Calls {
+  return { steps, directions: steps.map((i) => (series.latent?.[i] === undefined ? 0 : oraclePrediction(series.latent[i]!, horizon))) };
+}
+
+export function mergeScores(scores: readonly Score[]): Score {
+  const decided = scores.reduce((n, s) => n + s.decided, 0);
+  const correct = scores.reduce((n, s) => n + s.correct, 0);
+  return { decided, correct, accuracy: decided === 0 ? Number.NaN : correct / decided };
+}

@@ -1,0 +1,155 @@
+import { ask } from '../actors/ask.js';
+import type { ActorRef } from '../actors/ref.js';
+import type { CurvePoint } from '../learning/scenarios/curve.js';
+import type { Direction } from '../market/outcomes.js';
+import { outcomeDirection } from '../market/outcomes.js';
+import type { MeshConfig } from './config.js';
+import type { DeployOptions, LatencySummary, TopologyMetrics } from './deployment.js';
+import { mergeScores, scoreCalls } from './evaluation.js';
+import { replicator, type PulledFrom, type ReplicatorMessage } from './replicator.js';
+import type { AgentHandle } from './swarm.js';
+import { SwarmDeployment } from './swarm-deployment.js';
+import { consensus } from './vote.js';
+
+interface MeshNode {
+  readonly agent: AgentHandle;
+  readonly replicator: ActorRef<ReplicatorMessage>;
+}
+
+/**
+ * Mesh: N peer agents and no leader. Each round every live agent trains on
+ * its own instrument and commits; then every live node pulls, through its
+ * replicator, what each live peer originated since its high-water mark, so
+ * a pattern committed anywhere is in every live memory by the end of the
+ * round. Decisions are votes: on each held-out step the mesh calls up or
+ * down when at least `consensusThreshold` of the live agents agree, and
+ * abstains otherwise. A killed agent misses rounds while supervision
+ * restarts it; its memory survives on disk, and its first pull after the
+ * restart brings everything it missed.
+ */
+export class MeshDeployment extends SwarmDeployment<'mesh'> {
+  private readonly nodes: MeshNode[];
+  private readonly latencies: number[] = [];
+  private replicated = 0;
+  private refused = 0;
+  private votesDecided = 0;
+  private abstentions = 0;
+  private readonly timeout: number;
+
+  private constructor(config: MeshConfig, options: DeployOptions) {
+    super('mesh', config, SwarmDeployment.prepare('mesh', options));
+    const timeout = options.askTimeoutMs ?? 30_000;
+    this.timeout = timeout;
+    this.nodes = Array.from({ length: config.agentCount }, (_, i) => {
+      const agent = this.swarm.spawn(this.root, {
+        id: `agent-${i + 1}`,
+        learningRate: config.learningRate,
+        ...(options.agentSupervision === undefined ? {} : { supervision: options.agentSupervision }),
+      });
+      const sync = this.runtime.spawn(this.root, replicator(agent, this.swarm.requester), { name: `sync-${agent.id}` });
+      return { agent, replicator: sync };
+    });
+  }
+
+  static create(config: MeshConfig, options: DeployOptions = {}): MeshDeployment {
+    return new MeshDeployment(config, options);
+  }
+
+  protected async round(episode: number): Promise<void> {
+    const now = () => this.runtime.clock.now();
+    const committed = new Map<string, number>();
+    await Promise.all(
+      this.swarm.live().map(async (agent) => {
+        const reply = await this.swarm.train(agent, this.feed.episode(agent.id, episode), episode);
+        if (reply?.ok === true && reply.result.created + reply.result.updated > 0) committed.set(agent.id, now());
+      }),
+    );
+    const live = this.nodes.filter((node) => this.swarm.isLive(node.agent.id));
+    const pulls = await Promise.all(
+      live.map(async (node) => {
+        const sources = live.filter((other) => other !== node).map((other) => ({ id: other.agent.id, ref: other.agent.ref }));
+        this.swarm.count(1);
+        const reports = await ask(node.replicator, (replyTo: ActorRef<readonly PulledFrom[]>) => ({ type: 'pull', sources, replyTo }), this.timeout).catch(() => undefined);
+        return { node, reports: reports ?? [] };
+      }),
+    );
+    for (const { node, reports } of pulls) {
+      for (const report of reports) {
+        this.swarm.count(0, report.bytes);
+        this.replicated += report.patterns;
+        this.refused += report.refused;
+        if (report.patterns + report.refused > 0) {
+          this.events.publish({ type: 'sync', from: report.origin, to: node.agent.id, patterns: report.patterns, refused: report.refused, bytes: report.bytes, at: report.at });
+        }
+      }
+    }
+    for (const [origin, at] of committed) {
+      const arrivals = pulls.filter(({ node }) => node.agent.id !== origin).map(({ reports }) => reports.find((r) => r.origin === origin));
+      // Latency counts only when every live peer has the origin's commit.
+      if (arrivals.length > 0 && arrivals.every((r) => r?.reached === true)) this.latencies.push(Math.max(...arrivals.map((r) => r!.at)) - at);
+    }
+  }
+
+  protected async evaluate(episode: number): Promise<CurvePoint> {
+    const live = this.swarm.live();
+    const held = await this.swarm.heldOutCalls(live, this.feed);
+    for (const [id, score] of this.swarm.scores(held, this.feed)) this.agentAccuracy.set(id, score.accuracy);
+    for (const agent of this.swarm.all()) if (!held.calls.has(agent.id)) this.agentAccuracy.set(agent.id, Number.NaN);
+    const voters = [...held.calls.values()];
+    const series = this.feed.held.series;
+    let decided = 0;
+    let correct = 0;
+    let abstained = 0;
+    let steps = 0;
+    held.oracle.forEach((episodeCalls, k) => {
+      episodeCalls.steps.forEach((step, j) => {
+        steps++;
+        const call = consensus(
+          voters.map((calls) => calls[k]!.directions[j] as Direction),
+          voters.length,
+          this.config.consensusThreshold,
+        );
+        const outcome = outcomeDirection(series.bars, step, 1);
+        if (call === 0) abstained++;
+        else if (outcome !== 0) {
+          decided++;
+          if (call === outcome) correct++;
+        }
+      });
+    });
+    this.votesDecided = decided;
+    this.abstentions = abstained;
+    this.events.publish({ type: 'vote', episode, decided, abstained, live: voters.length, at: this.runtime.clock.now() });
+    const oracle = mergeScores(held.oracle.map((calls) => scoreCalls(series, calls)));
+    const sizes = await Promise.all(live.map((agent) => this.swarm.metricsOf(agent)));
+    const patterns = sizes.filter((m) => m !== undefined).map((m) => m!.patterns);
+    return {
+      episode,
+      accuracy: decided === 0 ? Number.NaN : correct / decided,
+      oracleAccuracy: oracle.accuracy,
+      decidedFraction: steps === 0 ? 0 : decided / steps,
+      patterns: patterns.length === 0 ? 0 : Math.max(...patterns),
+    };
+  }
+
+  protected topologyMetrics(): TopologyMetrics['mesh'] {
+    return {
+      consensusThreshold: this.config.consensusThreshold,
+      syncProtocol: this.config.syncProtocol,
+      syncLatency: summarize(this.latencies),
+      syncLatenciesMs: [...this.latencies],
+      patternsReplicated: this.replicated,
+      patternsRefused: this.refused,
+      votesDecided: this.votesDecided,
+      abstentions: this.abstentions,
+      abstentionRate: this.votesDecided + this.abstentions === 0 ? 0 : this.abstentions / (this.votesDecided + this.abstentions),
+    };
+  }
+}
+
+export function summarize(values: readonly number[]): LatencySummary {
+  if (values.length === 0) return { count: 0, p50Ms: Number.NaN, p99Ms: Number.NaN, maxMs: Number.NaN };
+  const sorted = [...values].sort((a, b) => a - b);
+  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]!;
+  return { count: sorted.length, p50Ms: at(0.5), p99Ms: at(0.99), maxMs: sorted.at(-1)! };
+}

@@ -1,0 +1,76 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { agent } from '../../src/agents/agent.js';
+import type { AgentMessage } from '../../src/agents/messages.js';
+import { ask, createInMemoryPersistence, createRuntime, dispatch, stateless, type ActorRef, type Runtime } from '../../src/index.js';
+import { featureSpace } from '../../src/learning/features.js';
+import { openPatternMemory, type PatternMemory } from '../../src/memory/store.js';
+import { DeploymentEvents } from '../../src/topologies/events.js';
+import { replicator, type PulledFrom, type ReplicatorMessage } from '../../src/topologies/replicator.js';
+import { Swarm } from '../../src/topologies/swarm.js';
+import { awaitEvent } from '../../src/testkit/index.js';
+
+const space = featureSpace();
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+async function setup(): Promise<{ runtime: Runtime; swarm: Swarm; memory: PatternMemory; own: ActorRef<AgentMessage> }> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'swarmbank-replicator-'));
+  const runtime = createRuntime({ persistence: createInMemoryPersistence() });
+  const memory = await openPatternMemory({ path: path.join(dir, 'own'), dimensions: space.dimensions, featureSpaceId: space.id });
+  cleanups.push(async () => {
+    await runtime.stop();
+    await memory.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+  const swarm = new Swarm({ runtime, space, dataDir: dir, events: new DeploymentEvents(), askTimeoutMs: 5_000 });
+  const own = runtime.spawn(runtime.root, agent({ id: 'own', space, memory }), { name: 'own' });
+  return { runtime, swarm, memory, own };
+}
+
+/** A peer that answers `changes` with fixed bytes and sequence number, and records the `since` it was asked from. */
+function fakePeer(runtime: Runtime, bundle: Uint8Array, count: number, seq: number, asked: number[]): ActorRef<AgentMessage> {
+  return runtime.spawn(
+    runtime.root,
+    stateless<AgentMessage>((message) => {
+      if (message.type !== 'changes') return;
+      asked.push(message.since);
+      dispatch(message.replyTo, { ok: true, bundle, count, seq });
+    }),
+    { name: 'peer' },
+  );
+}
+
+const pull = (ref: ActorRef<ReplicatorMessage>, sources: { id: string; ref: ActorRef<AgentMessage> }[]) =>
+  ask(ref, (replyTo: ActorRef<readonly PulledFrom[]>) => ({ type: 'pull', sources, replyTo }), 5_000);
+
+describe('replicator', () => {
+  it('refuses a bundle that fails validation on arrival, counts what it carried, and moves past it', async () => {
+    const { runtime, swarm, memory, own } = await setup();
+    const asked: number[] = [];
+    const peer = fakePeer(runtime, new Uint8Array([0xc1, 0x00, 0x13]), 3, 7, asked);
+    const sync = runtime.spawn(runtime.root, replicator({ id: 'own', ref: own }, swarm.requester), { name: 'sync' });
+    const [report] = await pull(sync, [{ id: 'peer', ref: peer }]);
+    expect(report).toMatchObject({ origin: 'peer', patterns: 0, refused: 3, reached: true });
+    expect(memory.count()).toBe(0);
+    await pull(sync, [{ id: 'peer', ref: peer }]);
+    expect(asked).toEqual([0, 7]);
+  });
+
+  it('keeps its high-water marks through a crash, so it does not pull everything again', async () => {
+    const { runtime, swarm, own } = await setup();
+    const asked: number[] = [];
+    const peer = fakePeer(runtime, new Uint8Array(), 0, 5, asked);
+    const sync = runtime.spawn(runtime.root, replicator({ id: 'own', ref: own }, swarm.requester), { name: 'sync' });
+    await pull(sync, [{ id: 'peer', ref: peer }]);
+    const restarted = awaitEvent(runtime, (e) => e.type === 'restarted' && e.path === sync.path);
+    runtime.faults.kill(sync);
+    await restarted;
+    await pull(sync, [{ id: 'peer', ref: peer }]);
+    expect(asked).toEqual([0, 5]);
+  });
+});
