@@ -4,10 +4,10 @@ import type { ActorRef } from '../actors/ref.js';
 import { DEFAULT_EPISODE_LENGTH, runEpisode, type EpisodeMode, type EpisodeResult, type FeatureSeries } from '../learning/episode.js';
 import type { FeatureSpace } from '../learning/features.js';
 import { PatternLearner, type PatternLearnerOptions } from '../learning/learner.js';
-import { encodeBundle, exportBundle, importBundle } from '../memory/bundle.js';
+import { decodeBundle, encodeBundle, exportBundle, importBundle } from '../memory/bundle.js';
 import { JournalError } from '../memory/errors.js';
 import { InvalidOptionError } from '../memory/options.js';
-import { scoredSteps, type Direction } from '../market/outcomes.js';
+import { outcomeDirection, scoredSteps, type Direction } from '../market/outcomes.js';
 import { consolidate } from '../memory/consolidation.js';
 import { distill, planDistillation } from '../memory/distill.js';
 import type { PatternMemory } from '../memory/store.js';
@@ -25,6 +25,7 @@ import type {
   PredictMessage,
 } from './messages.js';
 import { trackClose, type OwnedMemoryOptions } from './owned-memory.js';
+import type { ScreenOptions } from './recent.js';
 import { refusalOf } from './refusals.js';
 import { isPatternMemory, type AgentSession, type LearnerFactory, type SessionSettings } from './session.js';
 
@@ -170,8 +171,21 @@ async function attempt<Success extends object>(work: () => Promise<Success>): Pr
 
 async function episode(session: AgentSession, request: EpisodeRequest, mode: EpisodeMode, space: FeatureSpace): Promise<EpisodeResult> {
   const { series, ...options } = request;
-  checkWindow(series, options.start, options.start + (options.length ?? DEFAULT_EPISODE_LENGTH), space);
-  return runEpisode(session.learner, series, { ...options, mode });
+  const end = options.start + (options.length ?? DEFAULT_EPISODE_LENGTH);
+  checkWindow(series, options.start, end, space);
+  const result = await runEpisode(session.learner, series, { ...options, mode });
+  if (mode === 'train') remember(session, series, options.start, end, options.horizon ?? 1, options.invert === true);
+  return result;
+}
+
+/** Keeps the observations just trained on, as the episode taught them, for screening imports. */
+function remember(session: AgentSession, series: FeatureSeries, start: number, end: number, horizon: number, invert: boolean): void {
+  for (const i of scoredSteps({ start, end }, series.bars.length, horizon)) {
+    const features = series.features[i];
+    if (features === undefined) continue;
+    const outcome = outcomeDirection(series.bars, i, horizon);
+    session.recent.add(features, (invert ? -outcome : outcome) as Direction);
+  }
 }
 
 /** The window's vectors only: a long series is sent for many episodes, and its other vectors are checked when their turn comes. */
@@ -193,12 +207,28 @@ async function exportFrom(session: AgentSession, message: ExportMessage) {
 }
 
 async function importInto(session: AgentSession, message: ImportMessage) {
-  const { header, imported, skipped } = await importBundle(session.memory, message.bundle, {
-    mode: message.mode,
-    ...(message.select === undefined ? {} : { select: message.select }),
-  });
+  const options = { mode: message.mode, ...(message.select === undefined ? {} : { select: message.select }) };
+  if (message.screen === undefined) {
+    const { header, imported, skipped } = await importBundle(session.memory, message.bundle, options);
+    if (imported.length > 0) await session.reload();
+    return { header, imported: imported.map((pattern) => pattern.id), skipped, screened: [] };
+  }
+  const screen = readScreen(message.screen);
+  const { header, patterns } = decodeBundle(message.bundle, session.memory);
+  const screened = patterns.filter((pattern) => session.recent.contradicts(pattern, screen));
+  const refused = new Set(screened.map((pattern) => pattern.id));
+  const passed = encodeBundle(patterns.filter((pattern) => !refused.has(pattern.id)), session.memory);
+  const { imported, skipped } = await importBundle(session.memory, passed, { ...options, source: `bundle:${header.checksum.slice(0, 16)}` });
   if (imported.length > 0) await session.reload();
-  return { header, imported: imported.map((pattern) => pattern.id), skipped };
+  return { header, imported: imported.map((pattern) => pattern.id), skipped, screened: [...refused] };
+}
+
+function readScreen(screen: ScreenOptions): ScreenOptions {
+  const { similarity, minMatches, minAgreement } = screen;
+  if (!(similarity > 0 && similarity <= 1)) throw new InvalidOptionError('import', 'screen.similarity', `must be in (0, 1], got ${similarity}`);
+  if (!(Number.isSafeInteger(minMatches) && minMatches >= 1)) throw new InvalidOptionError('import', 'screen.minMatches', `must be a positive integer, got ${minMatches}`);
+  if (!(minAgreement >= 0 && minAgreement <= 1)) throw new InvalidOptionError('import', 'screen.minAgreement', `must be in [0, 1], got ${minAgreement}`);
+  return screen;
 }
 
 /**

@@ -6,6 +6,7 @@ import type { BundleErrorCode, BundleHeader, BundleSelection } from '../memory/b
 import type { ConsolidationCriterion, ConsolidationOptions, ConsolidationResult } from '../memory/consolidation.js';
 import type { DistillOptions, DistillResult } from '../memory/distill.js';
 import type { MemoryBytes } from '../memory/store.js';
+import type { ScreenOptions } from './recent.js';
 
 /** One episode over a window of a prepared series: `runEpisode`'s options, but the mode, which the message type sets. */
 export interface EpisodeRequest extends Omit<EpisodeOptions, 'mode'> {
@@ -45,6 +46,11 @@ export interface ImportMessage {
   /** `full` imports every pattern; `selective` those `select` matches. */
   readonly mode: 'full' | 'selective';
   readonly select?: BundleSelection;
+  /**
+   * Also refuse patterns that contradict what this agent trained on lately
+   * (see `RecentObservations`); the rest are imported.
+   */
+  readonly screen?: ScreenOptions;
   readonly replyTo: ActorRef<ImportReply>;
 }
 
@@ -120,6 +126,8 @@ export type ImportReply = AgentReply<{
   readonly imported: readonly string[];
   /** Ids of valid patterns that `select` left out. */
   readonly skipped: readonly string[];
+  /** Ids of valid patterns refused by `screen`. */
+  readonly screened: readonly string[];
 }>;
 export type ChangesReply = AgentReply<{
   readonly bundle: Uint8Array;

@@ -3,6 +3,7 @@ import type { Learner } from '../learning/learner.js';
 import type { PatternMemory } from '../memory/store.js';
 import { AgentOptionsError } from './errors.js';
 import { openOwnedMemory, type OwnedMemoryOptions } from './owned-memory.js';
+import { RecentObservations } from './recent.js';
 
 /** A learner that may hold resources of its own (the pattern learner's vector index does). */
 export type AgentLearner = Learner & { close?(): void };
@@ -23,6 +24,9 @@ export interface SessionSettings {
  * rebuilt whenever something other than training writes the memory.
  */
 export class AgentSession {
+  /** What the agent trained on lately, to judge patterns that arrive from elsewhere. */
+  readonly recent = new RecentObservations();
+
   private constructor(
     readonly memory: PatternMemory,
     private current: AgentLearner,

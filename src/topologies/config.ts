@@ -31,6 +31,8 @@ export const meshSchema = z.strictObject({
   syncProtocol: z.enum(['quic', 'http2']).default('quic'),
   /** Share of live agents that must agree for a decision to stand. */
   consensusThreshold: z.number().gt(0).lte(1).default(0.67),
+  /** Besides validating their fields, refuse arriving patterns that contradict what the receiver trained on lately. */
+  validateOnRecentData: z.boolean().default(false),
 });
 
 export const hierarchicalSchema = z.strictObject({

@@ -1,5 +1,6 @@
 import { ask } from '../actors/ask.js';
 import type { ActorRef } from '../actors/ref.js';
+import { DEFAULT_SCREEN } from '../agents/recent.js';
 import type { CurvePoint } from '../learning/scenarios/curve.js';
 import type { Direction } from '../market/outcomes.js';
 import { outcomeDirection } from '../market/outcomes.js';
@@ -26,6 +27,13 @@ interface MeshNode {
  * abstains otherwise. A killed agent misses rounds while supervision
  * restarts it; its memory survives on disk, and its first pull after the
  * restart brings everything it missed.
+ *
+ * Arriving patterns are validated (feature space, fields, ranges) and, with
+ * `validateOnRecentData`, screened against what the receiver trained on
+ * lately; refused ones are counted. Each agent ships only the patterns it
+ * originated: its updates to a peer's pattern stay local and yield to the
+ * origin's next version, so every pattern has one writer and replicas
+ * converge without conflicts.
  */
 export class MeshDeployment extends SwarmDeployment<'mesh'> {
   private readonly nodes: MeshNode[];
@@ -46,7 +54,8 @@ export class MeshDeployment extends SwarmDeployment<'mesh'> {
         learningRate: config.learningRate,
         ...(options.agentSupervision === undefined ? {} : { supervision: options.agentSupervision }),
       });
-      const sync = this.runtime.spawn(this.root, replicator(agent, this.swarm.requester), { name: `sync-${agent.id}` });
+      const screen = config.validateOnRecentData ? DEFAULT_SCREEN : undefined;
+      const sync = this.runtime.spawn(this.root, replicator(agent, this.swarm.requester, screen), { name: `sync-${agent.id}` });
       return { agent, replicator: sync };
     });
   }

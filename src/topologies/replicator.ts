@@ -2,6 +2,7 @@ import { dispatch } from '../actors/ask.js';
 import { persistent, type Behaviour } from '../actors/behaviour.js';
 import type { ActorRef } from '../actors/ref.js';
 import type { ChangesReply, ImportReply } from '../agents/messages.js';
+import type { ScreenOptions } from '../agents/recent.js';
 import type { AgentAddress, AgentRequester } from './swarm.js';
 
 
@@ -10,7 +11,11 @@ export interface PulledFrom {
   readonly origin: string;
   /** Patterns written into this agent's memory; 0 when the peer had nothing new. */
   readonly patterns: number;
-  /** Patterns the bundle carried that validation refused (the whole bundle is refused at the first bad one). */
+  /**
+   * Patterns refused: all the bundle carried when validation refused it (a
+   * bundle is refused whole, at its first bad pattern), or those screening
+   * against the receiver's recent data refused.
+   */
   readonly refused: number;
   readonly bytes: number;
   /** The runtime clock when they were in this agent's memory, or when the peer was found to have nothing new. */
@@ -44,7 +49,7 @@ interface ReplicatorState {
  * swarm, which gives up on an agent the moment it goes down, so a dead peer
  * never holds up a sync.
  */
-export function replicator(own: AgentAddress, request: AgentRequester): Behaviour<ReplicatorMessage> {
+export function replicator(own: AgentAddress, request: AgentRequester, screen?: ScreenOptions): Behaviour<ReplicatorMessage> {
   return persistent<ReplicatorState, ReplicatorMessage>({
     persistenceKey: `replicator/${own.id}`,
     snapshotEvery: 500,
@@ -55,7 +60,7 @@ export function replicator(own: AgentAddress, request: AgentRequester): Behaviou
       const pulled: PulledFrom[] = [];
       for (const source of message.sources) {
         const since = current.highWater[source.id] ?? 0;
-        const result = await pullOne(own, source, since, request, () => ctx.clock.now());
+        const result = await pullOne(own, source, since, request, screen, () => ctx.clock.now());
         pulled.push(result.report);
         if (result.seq > since) {
           const advanced = { type: 'advanced', origin: source.id, seq: result.seq } as const;
@@ -74,18 +79,25 @@ async function pullOne(
   source: AgentAddress,
   since: number,
   request: AgentRequester,
+  screen: ScreenOptions | undefined,
   now: () => number,
 ): Promise<{ report: PulledFrom; seq: number }> {
   const missed = { report: { origin: source.id, patterns: 0, refused: 0, bytes: 0, at: now(), reached: false }, seq: since };
   const changes = await request(source, (replyTo: ActorRef<ChangesReply>) => ({ type: 'changes', since, replyTo }));
   if (changes === undefined || !changes.ok) return missed;
   if (changes.count === 0) return { report: { ...missed.report, at: now(), reached: true }, seq: changes.seq };
-  const imported = await request(own, (replyTo: ActorRef<ImportReply>) => ({ type: 'import', bundle: changes.bundle, mode: 'full', replyTo }));
+  const imported = await request(own, (replyTo: ActorRef<ImportReply>) => ({
+    type: 'import',
+    bundle: changes.bundle,
+    mode: 'full',
+    ...(screen === undefined ? {} : { screen }),
+    replyTo,
+  }));
   if (imported === undefined) return missed;
   const bytes = changes.bundle.byteLength;
   // A refused bundle would be refused again: move past it, and count what it carried as refused.
   const report = imported.ok
-    ? { origin: source.id, patterns: imported.imported.length, refused: 0, bytes, at: now(), reached: true }
+    ? { origin: source.id, patterns: imported.imported.length, refused: imported.screened.length, bytes, at: now(), reached: true }
     : { origin: source.id, patterns: 0, refused: changes.count, bytes, at: now(), reached: true };
   return { report, seq: changes.seq };
 }

@@ -33,7 +33,7 @@ describe('deployment configs', () => {
   });
 
   it('fill in what a config leaves out with the reference values', () => {
-    expect(parseDeploymentConfig({ topology: 'mesh' })).toEqual(REFERENCE[0]);
+    expect(parseDeploymentConfig({ topology: 'mesh' })).toEqual({ ...REFERENCE[0], validateOnRecentData: false });
     expect(parseDeploymentConfig({ topology: 'ring' })).toEqual(REFERENCE[2]);
   });
 
