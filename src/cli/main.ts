@@ -1,5 +1,6 @@
-import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { Command, CommanderError } from 'commander';
 import { SwarmbankError } from '../errors.js';
+import { nonNegativeInteger } from './arguments.js';
 import { runSupervisionDemo } from './demo.js';
 import { scenarioCommand } from './scenario.js';
 import { walkForwardCommand } from './walk-forward.js';
@@ -17,9 +18,9 @@ export async function main(argv: readonly string[]): Promise<number> {
   program
     .command('demo')
     .description('Run a supervised worker pool under a seeded fault plan and print what supervision did.')
-    .option('--seed <n>', 'seed for backoff jitter and the fault plan', integer, 1)
-    .option('--workers <n>', 'number of supervised workers', integer, 8)
-    .option('--jobs <n>', 'jobs to send', integer, 20_000)
+    .option('--seed <n>', 'seed for backoff jitter and the fault plan', nonNegativeInteger, 1)
+    .option('--workers <n>', 'number of supervised workers', nonNegativeInteger, 8)
+    .option('--jobs <n>', 'jobs to send', nonNegativeInteger, 20_000)
     .addHelpText('after', '\nExample:\n  swarmbank demo --seed 7 --workers 16')
     .action(async (options: { seed: number; workers: number; jobs: number }) => {
       await runSupervisionDemo({ ...options, write: (line) => process.stdout.write(`${line}\n`) });
@@ -37,10 +38,4 @@ export async function main(argv: readonly string[]): Promise<number> {
     process.stderr.write(`swarmbank: ${error instanceof Error ? error.message : String(error)}\n`);
     return error instanceof SwarmbankError && USAGE_ERRORS.has(error.code) ? 2 : 1;
   }
-}
-
-function integer(value: string): number {
-  const parsed = Number(value);
-  if (!Number.isSafeInteger(parsed) || parsed < 0) throw new InvalidArgumentError(`expected a non-negative integer, got "${value}"`);
-  return parsed;
 }

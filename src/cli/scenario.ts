@@ -1,11 +1,13 @@
 import fs from 'node:fs';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
 import { SwarmbankError } from '../errors.js';
 import type { ClaimCheck } from '../learning/scenarios/claims.js';
 import { EPISODES_KEY, isScenarioName, SCENARIOS, ScenarioConfigError, type ScenarioName } from '../learning/scenarios/config.js';
 import type { RunSummary, ScenarioResult } from '../learning/scenarios/result.js';
 import { runScenario } from '../learning/scenarios/run.js';
 import type { ScenarioProgress } from '../learning/scenarios/workbench.js';
+import { positiveInteger, safeInteger } from './arguments.js';
+import { fixed, percent, signedPercent, sparkline, table } from './format.js';
 
 export interface ScenarioCommandOptions {
   readonly write?: (text: string) => void;
@@ -102,7 +104,7 @@ export function formatScenario(result: ScenarioResult): string {
       result.claims.map((claim) => [claim.metric, claim.claim, measured(claim), claim.verdict]),
     ),
     '',
-    `learning curve (accuracy after each ${result.scenario === 'continual' ? 'trading day' : 'episode'}): ${sparkCurve(result.learningCurve.map((p) => p.accuracy))}`,
+    `learning curve (accuracy after each ${result.scenario === 'continual' ? 'trading day' : 'episode'}): ${sparkline(result.learningCurve.map((p) => p.accuracy))}`,
     '',
   ];
   return lines.join('\n');
@@ -139,9 +141,9 @@ function detailLines(result: ScenarioResult): string[] {
     case 'continual': {
       const d = (result as ScenarioResult<'continual'>).details;
       return [
-        `${d.days} days: return ${signed(d.trading.totalReturn)}, Sharpe ${fixed(d.trading.sharpe)}, max drawdown ${percent(d.trading.maxDrawdown)}, ${d.trading.trades} trades; ` +
-          `buy-and-hold ${signed(d.buyAndHold.totalReturn)}`,
-        `without learning while trading: accuracy ${percent(d.frozen.accuracy)}, return ${signed(d.frozen.trading.totalReturn)}; ` +
+        `${d.days} days: return ${signedPercent(d.trading.totalReturn)}, Sharpe ${fixed(d.trading.sharpe)}, max drawdown ${percent(d.trading.maxDrawdown)}, ${d.trading.trades} trades; ` +
+          `buy-and-hold ${signedPercent(d.buyAndHold.totalReturn)}`,
+        `without learning while trading: accuracy ${percent(d.frozen.accuracy)}, return ${signedPercent(d.frozen.trading.totalReturn)}; ` +
           `first half of the days ${percent(d.earlyAccuracy)}, second half ${percent(d.lateAccuracy)}`,
       ];
     }
@@ -168,12 +170,6 @@ function detailLines(result: ScenarioResult): string[] {
   }
 }
 
-function table(header: readonly string[], rows: readonly (readonly string[])[]): string[] {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
-  const line = (cells: readonly string[]) => cells.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd();
-  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)];
-}
-
 function measured(claim: ClaimCheck): string {
   if (claim.measured === null) return 'never';
   if (claim.unit === 'episodes') return String(claim.measured);
@@ -181,50 +177,6 @@ function measured(claim: ClaimCheck): string {
   return percent(claim.measured);
 }
 
-const BLOCKS = '▁▂▃▄▅▆▇█';
-
-/** The curve in one line, at most 60 points (each the mean of its stretch), on a 0.4–1.0 scale. */
-function sparkCurve(values: readonly number[]): string {
-  const width = Math.min(60, values.length);
-  const cells: string[] = [];
-  for (let c = 0; c < width; c++) {
-    const stretch = values.slice(Math.floor((c * values.length) / width), Math.floor(((c + 1) * values.length) / width)).filter(Number.isFinite);
-    if (stretch.length === 0) {
-      cells.push(' ');
-      continue;
-    }
-    const mean = stretch.reduce((a, b) => a + b, 0) / stretch.length;
-    const level = Math.round(((Math.min(1, Math.max(0.4, mean)) - 0.4) / 0.6) * (BLOCKS.length - 1));
-    cells.push(BLOCKS[level]!);
-  }
-  const finite = values.filter(Number.isFinite);
-  return finite.length === 0 ? '(nothing decided)' : `${cells.join('')}  first ${percent(finite[0]!)}, last ${percent(finite.at(-1)!)}`;
-}
-
-function percent(value: number): string {
-  return Number.isFinite(value) ? `${(value * 100).toFixed(1)}%` : 'n/a';
-}
-
-function signed(value: number): string {
-  return Number.isFinite(value) ? `${value >= 0 ? '+' : ''}${(value * 100).toFixed(1)}%` : 'n/a';
-}
-
 function share(value: number | null): string {
   return value === null ? 'n/a (one run never got there)' : `${(value * 100).toFixed(0)}%`;
-}
-
-function fixed(value: number): string {
-  return Number.isFinite(value) ? value.toFixed(3) : 'n/a';
-}
-
-function safeInteger(value: string): number {
-  const parsed = Number(value);
-  if (!Number.isSafeInteger(parsed)) throw new InvalidArgumentError(`expected an integer, got "${value}"`);
-  return parsed;
-}
-
-function positiveInteger(value: string): number {
-  const parsed = Number(value);
-  if (!Number.isSafeInteger(parsed) || parsed < 1) throw new InvalidArgumentError(`expected a positive integer, got "${value}"`);
-  return parsed;
 }

@@ -1,4 +1,4 @@
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
 import { SwarmbankError } from '../errors.js';
 import { DEFAULT_TEST_BLOCK, DEFAULT_TRAIN_WINDOW, walkForward, type WalkForwardResult } from '../learning/walk-forward.js';
 import type { Bar } from '../market/bars.js';
@@ -6,6 +6,8 @@ import { loadOhlcvCsv } from '../market/csv.js';
 import { DatasetUnavailableError } from '../market/errors.js';
 import type { AccuracyReport } from '../market/outcomes.js';
 import { loadSp500 } from '../market/sp500.js';
+import { nonNegativeNumber, positiveInteger, safeInteger } from './arguments.js';
+import { fixed, percent, signedPercent } from './format.js';
 
 export interface WalkForwardCommandOptions {
   /** Where the report goes. Default: standard output. */
@@ -60,8 +62,8 @@ export function formatWalkForward(result: WalkForwardResult, data: string): stri
     '',
     `overall: accuracy ${accuracy(overall)} (${overall.decided} of ${overall.steps} steps decided, ${percent(overall.decidedFraction)}) | ` +
       `always-long ${accuracy(overall.alwaysLong)} | majority(train) ${accuracy(overall.majorityTrain)} | majority(peek) ${accuracy(overall.majorityPeek)} | ${result.blocks.length} blocks`,
-    `trading: strategy return ${signedPercent(trading.strategy.totalReturn)}, Sharpe ${fixed(trading.strategy.sharpe)}, max drawdown ${percent(trading.strategy.maxDrawdown)}, ${trading.strategy.trades} trades | ` +
-      `buy-and-hold return ${signedPercent(trading.buyAndHold.totalReturn)}, Sharpe ${fixed(trading.buyAndHold.sharpe)}, max drawdown ${percent(trading.buyAndHold.maxDrawdown)} | ${trading.strategy.steps} bars`,
+    `trading: strategy return ${signedPercent(trading.strategy.totalReturn)}, Sharpe ${fixed(trading.strategy.sharpe, 2)}, max drawdown ${percent(trading.strategy.maxDrawdown)}, ${trading.strategy.trades} trades | ` +
+      `buy-and-hold return ${signedPercent(trading.buyAndHold.totalReturn)}, Sharpe ${fixed(trading.buyAndHold.sharpe, 2)}, max drawdown ${percent(trading.buyAndHold.maxDrawdown)} | ${trading.strategy.steps} bars`,
     'accuracy = correct ÷ decided, learning off; majority(train) calls each block the majority outcome of its training window;',
     "majority(peek) calls each block its own majority outcome: it sees the answers, so it bounds any constant call and is no strategy.",
   ];
@@ -83,37 +85,6 @@ function day(time: number): string {
   return new Date(time).toISOString().slice(0, 10);
 }
 
-/** NaN (nothing decided, or an undefined Sharpe) prints as n/a rather than a number that was never measured. */
-function fixed(value: number, digits = 2): string {
-  return Number.isFinite(value) ? value.toFixed(digits) : 'n/a';
-}
-
 function accuracy(report: AccuracyReport): string {
   return fixed(report.accuracy, 3);
-}
-
-function percent(fraction: number): string {
-  return Number.isFinite(fraction) ? `${(fraction * 100).toFixed(1)}%` : 'n/a';
-}
-
-function signedPercent(fraction: number): string {
-  return Number.isFinite(fraction) ? `${fraction >= 0 ? '+' : ''}${(fraction * 100).toFixed(1)}%` : 'n/a';
-}
-
-function positiveInteger(value: string): number {
-  const parsed = Number(value);
-  if (!Number.isSafeInteger(parsed) || parsed < 1) throw new InvalidArgumentError(`expected a positive integer, got "${value}"`);
-  return parsed;
-}
-
-function nonNegativeNumber(value: string): number {
-  const parsed = Number(value);
-  if (value.trim() === '' || !Number.isFinite(parsed) || parsed < 0) throw new InvalidArgumentError(`expected a number ≥ 0, got "${value}"`);
-  return parsed;
-}
-
-function safeInteger(value: string): number {
-  const parsed = Number(value);
-  if (value.trim() === '' || !Number.isSafeInteger(parsed)) throw new InvalidArgumentError(`expected an integer, got "${value}"`);
-  return parsed;
 }
