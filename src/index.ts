@@ -2,7 +2,7 @@ export { SwarmbankError } from './errors.js';
 export { createRandom, type Random } from './random.js';
 
 export { createRuntime, type Runtime, type RuntimeOptions } from './actors/runtime.js';
-export { dispatch, ask, type ReplyOf } from './actors/ask.js';
+export { dispatch, ask, type ReplyOf, type ReplyTo } from './actors/ask.js';
 export type { ActorRef, AnyActorRef, Terminated } from './actors/ref.js';
 export {
   stateful,
@@ -26,7 +26,7 @@ export {
 export type { BackoffOptions } from './actors/backoff.js';
 export type { Timers } from './actors/timers.js';
 export { systemClock, type Clock, type TimerHandle } from './actors/clock.js';
-export { EventStream, type RuntimeEvent, type RuntimeEventType, type EventOf, type StopReason, type DeadLetterReason } from './actors/events.js';
+export { EventStream, type AfterEndEvent, type RuntimeEvent, type RuntimeEventType, type EventOf, type StopReason, type DeadLetterReason } from './actors/events.js';
 export type { ActorMetrics, ActorStatus, RuntimeMetrics } from './actors/metrics.js';
 export { serviceKey, Registry, type ServiceKey } from './actors/registry.js';
 export { pool, RouterConfigError, type PoolOptions, type Routing } from './actors/router.js';

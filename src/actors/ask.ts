@@ -8,10 +8,17 @@ export function dispatch<Msg>(ref: ActorRef<Msg>, message: Msg): void {
 }
 
 /**
- * The reply type of a request message: what its `replyTo` ref accepts. It lets
- * `ask(ref, (replyTo) => ({ type: 'get', replyTo }), ms)` infer its result.
+ * The reply type of a request message: what its `replyTo` ref accepts (an
+ * optional `replyTo` counts too). For a union, the union of the replies.
  */
-export type ReplyOf<Msg> = Msg extends { readonly replyTo: ActorRef<infer Reply> } ? Reply : never;
+export type ReplyOf<Msg> = Msg extends { readonly replyTo?: infer To }
+  ? Exclude<To, undefined> extends ActorRef<infer Reply>
+    ? Reply
+    : never
+  : never;
+
+/** The reply of the members of `Msg` that `Request` is: for a tagged union, of the one member its tag names. */
+export type ReplyTo<Msg, Request> = Msg extends unknown ? (Request extends Msg ? ReplyOf<Msg> : never) : never;
 
 /**
  * Sends the message made by `make` with a one-shot reply ref and resolves
@@ -20,14 +27,35 @@ export type ReplyOf<Msg> = Msg extends { readonly replyTo: ActorRef<infer Reply>
  * with `ActorStoppedError` at once when the actor has already stopped. A
  * reply that arrives after the timeout is recorded as a dead letter.
  *
- * `Msg` is a const type parameter so that literal tags in the message keep
- * their literal types; arrays inside request messages must then be `readonly`.
+ * The reply type is that of the message built, found in the actor's message
+ * union, so `replyTo` needs no annotation even when the actor's requests
+ * reply with different types:
+ * `ask(ref, (replyTo) => ({ type: 'count', replyTo }), ms)` is a
+ * `Promise<number>` when `count` carries an `ActorRef<number>`. Inside `make`,
+ * an unannotated `replyTo` is typed as a ref accepting any of the actor's
+ * replies (`ReplyOf<Msg>`), which every request accepts.
+ *
+ * The request is a const type parameter, so that literal tags keep their
+ * literal types; arrays inside request messages must then be `readonly`.
+ * It is inferred from what `make` returns, which is therefore checked
+ * against the actor's message type without excess-property checks.
+ */
+export function ask<Msg, const Request extends Msg>(
+  ref: ActorRef<Msg>,
+  make: (replyTo: ActorRef<ReplyOf<Msg>>) => Request,
+  timeoutMs: number,
+): Promise<ReplyTo<Msg, Request>>;
+/**
+ * `ask` with a reply ref typed by its annotation: for a reply ref outside
+ * `ReplyOf<Msg>` (a field not named `replyTo`), or a `make` that is generic
+ * in its reply type. Resolves with the annotated reply type.
  */
 export function ask<const Msg, Reply = ReplyOf<Msg>>(
   ref: ActorRef<Msg>,
   make: (replyTo: ActorRef<Reply>) => Msg,
   timeoutMs: number,
-): Promise<Reply> {
+): Promise<Reply>;
+export function ask<Msg, Reply>(ref: ActorRef<Msg>, make: (replyTo: ActorRef<Reply>) => Msg, timeoutMs: number): Promise<Reply> {
   if (!(timeoutMs > 0)) return Promise.reject(new RangeError(`ask timeout must be > 0 ms, got ${timeoutMs}`));
   const target = targetOf(ref);
   const system = target.system;

@@ -51,6 +51,8 @@ export class ActorCell implements MessageTarget, Supervisor {
   private readonly id: number;
   private status: ActorStatus = 'running';
   private incarnationNumber = 0;
+  /** Set when the current incarnation fails (a message, a kill, an escalation); only a resume clears it. */
+  private incarnationFailed = false;
   /** The nact actor hosting this incarnation; created on the first message, except for persistent actors, which recover at once. */
   private host: HostRef | undefined;
   /** False while an incarnation has failed to initialise; resuming then means restarting. */
@@ -71,6 +73,7 @@ export class ActorCell implements MessageTarget, Supervisor {
   private faultsApply = false;
   private processedCount = 0;
   private failedCount = 0;
+  private failedAfterEndCount = 0;
   private restartCount = 0;
   private lastError: Error | undefined;
   private readonly context: CellContext;
@@ -162,6 +165,7 @@ export class ActorCell implements MessageTarget, Supervisor {
       incarnation: this.incarnationNumber,
       processed: this.processedCount,
       failed: this.failedCount,
+      failedAfterEnd: this.failedAfterEndCount,
       restarts: this.restartCount,
       mailboxDepth: this.mailbox.size,
       lastError: this.lastError,
@@ -172,6 +176,7 @@ export class ActorCell implements MessageTarget, Supervisor {
 
   private startIncarnation(): void {
     this.token = { incarnation: this.incarnationNumber };
+    this.incarnationFailed = false;
     this.scheduled = false;
     this.persistFn = undefined;
     this.initialised = false;
@@ -267,7 +272,7 @@ export class ActorCell implements MessageTarget, Supervisor {
 
   private drainEnded(): void {
     this.processing = false;
-    if (this.mailbox.size === 0) this.notifyIdle();
+    if (this.mailbox.size === 0 || this.incarnationFailed) this.notifyIdle();
     const next = this.afterDrain;
     this.afterDrain = undefined;
     next?.();
@@ -278,7 +283,7 @@ export class ActorCell implements MessageTarget, Supervisor {
     const behaviour = this.behaviour;
     const mailbox = this.mailbox;
     const faults = this.system.faults;
-    while (budget > 0 && mailbox.size > 0 && this.incarnationNumber === incarnation && this.canProcess()) {
+    while (budget > 0 && mailbox.size > 0 && this.isLive(incarnation)) {
       budget--;
       const message = mailbox.shift();
       let next: unknown;
@@ -299,10 +304,10 @@ export class ActorCell implements MessageTarget, Supervisor {
       }
       if (next instanceof Promise) return this.settle(next, state, message, incarnation, budget);
       state = next;
-      this.processed(state, incarnation);
+      this.processed(state, incarnation, message);
     }
     if (this.incarnationNumber !== incarnation) return state;
-    if (mailbox.size > 0 && this.canProcess()) sendToHost(this.host as HostRef, this.token);
+    if (mailbox.size > 0 && this.isLive(incarnation)) sendToHost(this.host as HostRef, this.token);
     else this.scheduled = false;
     return state;
   }
@@ -322,26 +327,61 @@ export class ActorCell implements MessageTarget, Supervisor {
     } catch (error) {
       return this.failed(error, message, state, incarnation);
     }
-    this.processed(next, incarnation);
+    this.processed(next, incarnation, message);
     return this.processBatch(next, incarnation, budget);
   }
 
-  private processed(state: unknown, incarnation: number): void {
-    if (this.incarnationNumber === incarnation) this.state = state;
+  /** Counts a message that completed. Its state is the incarnation's only while that incarnation is live. */
+  private processed(state: unknown, incarnation: number, message: unknown): void {
     this.processedCount++;
     this.system.counters.processed++;
+    if (this.isLive(incarnation)) this.state = state;
+    else this.afterEnd(incarnation, message, undefined);
   }
 
   private failed(error: unknown, message: unknown, state: unknown, incarnation: number): unknown {
-    if (this.incarnationNumber !== incarnation) return state;
+    if (!this.isLive(incarnation)) {
+      this.afterEnd(incarnation, message, toError(error));
+      return state;
+    }
     this.processing = false;
     this.scheduled = false;
     this.fail(toError(error), message);
     return state;
   }
 
+  /**
+   * Whether `incarnation` is the live one: not restarted or stopped, and not
+   * failed (unless a resume kept it). Only a live incarnation's messages may
+   * set its state or fail it; anything that reaches an incarnation after it is
+   * over is recorded by `afterEnd` and goes no further.
+   */
+  private isLive(incarnation: number): boolean {
+    return this.incarnationNumber === incarnation && this.canProcess() && !this.incarnationFailed;
+  }
+
   private canProcess(): boolean {
     return this.status === 'running' || this.status === 'stopping';
+  }
+
+  /**
+   * Records what reached an ended incarnation: a message in flight that settled
+   * (failed with `error`, or succeeded and its state was discarded), or a kill.
+   * It is not supervised, calls no `onStop` and costs no restart.
+   */
+  private afterEnd(incarnation: number, message: unknown, error: Error | undefined): void {
+    const system = this.system;
+    if (error) {
+      this.failedAfterEndCount++;
+      system.counters.failedAfterEnd++;
+    }
+    if (!system.events.hasListeners) return;
+    const at = system.clock.now();
+    system.emit(
+      error
+        ? { type: 'after-end', path: this.path, incarnation, message, outcome: 'failed', error, at }
+        : { type: 'after-end', path: this.path, incarnation, message, outcome: 'succeeded', at },
+    );
   }
 
   private scheduleIfNeeded(): void {
@@ -363,9 +403,18 @@ export class ActorCell implements MessageTarget, Supervisor {
 
   // ---- failure and supervision ----------------------------------------------
 
-  /** Marks this actor failed and hands the decision to its parent. Safe to call from outside (kill). */
+  /**
+   * Marks this actor's incarnation failed and hands the decision to its
+   * parent. Safe to call from outside (kill). An incarnation fails once: a
+   * failure after it has failed, restarted or stopped is recorded as
+   * `after-end` and changes nothing.
+   */
   fail(error: Error, message: unknown): void {
-    if (this.status === 'stopped') return;
+    if (!this.isLive(this.incarnationNumber)) {
+      this.afterEnd(this.incarnationNumber, message, error);
+      return;
+    }
+    this.incarnationFailed = true;
     this.failedCount++;
     this.lastError = error;
     this.system.counters.failed++;
@@ -386,6 +435,7 @@ export class ActorCell implements MessageTarget, Supervisor {
   resume(): void {
     if (this.status !== 'suspended') return;
     this.status = 'running';
+    this.incarnationFailed = false;
     this.system.emit({ type: 'resumed', path: this.path, at: this.system.clock.now() });
     for (const child of this.children.values()) child.resume();
     if (this.initialised) this.scheduleIfNeeded();
@@ -395,14 +445,21 @@ export class ActorCell implements MessageTarget, Supervisor {
   /**
    * Ends the current incarnation now and starts the next after `delayMs`.
    * The mailbox is kept; children are stopped, as Akka and OTP do, and the
-   * new incarnation's initial state may spawn them again.
+   * new incarnation's initial state may spawn them again. A message still in
+   * flight runs to its end, but whatever it then does (fail, or return a
+   * state) only reaches the event stream as `after-end`.
    */
   restart(attempt: number, delayMs: number, cause: 'failure' | 'sibling-failure'): void {
     if (this.status === 'stopped' || this.status === 'stopping') return;
+    const alreadyEnded = this.status === 'restarting';
     this.status = 'restarting';
     this.pendingRestart?.cancel();
-    for (const child of [...this.children.values()]) child.stopNow('parent-restarted');
-    this.endIncarnation();
+    this.afterDrain = undefined;
+    // Restarted again before its next incarnation began (all-for-one): the incarnation has ended once, only the delay is new.
+    if (!alreadyEnded) {
+      for (const child of [...this.children.values()]) child.stopNow('parent-restarted');
+      this.endIncarnation();
+    }
     const start = (): void => {
       if (this.status !== 'restarting') return;
       this.incarnationNumber++;
@@ -467,8 +524,9 @@ export class ActorCell implements MessageTarget, Supervisor {
     for (const [watcher, message] of watchers ?? []) watcher.deliver(message);
   }
 
+  /** Resolves once nothing is left to process: the mailbox is empty, or the incarnation failed and will take no more. */
   private whenIdle(timeoutMs: number): Promise<void> {
-    if (!this.processing && this.mailbox.size === 0) return Promise.resolve();
+    if (this.incarnationFailed || (!this.processing && this.mailbox.size === 0)) return Promise.resolve();
     if (this.status !== 'stopping' || !this.initialised) return Promise.resolve();
     return new Promise((resolve) => {
       const timer = this.system.clock.setTimeout(done, timeoutMs);

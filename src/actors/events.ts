@@ -19,6 +19,10 @@ export type FaultKind = 'crash' | 'delay' | 'drop' | 'kill';
 
 export type RuntimeEvent =
   | { readonly type: 'spawned'; readonly path: string; readonly at: number }
+  /**
+   * A live incarnation failed and its supervisor decides (an `onStop` that throws is reported here too, with no
+   * message and no decision). One failure per incarnation, unless a resume keeps it: what fails later is `after-end`.
+   */
   | {
       readonly type: 'crashed';
       readonly path: string;
@@ -37,6 +41,7 @@ export type RuntimeEvent =
       readonly cause: 'failure' | 'sibling-failure';
       readonly at: number;
     }
+  | AfterEndEvent
   | { readonly type: 'resumed'; readonly path: string; readonly at: number }
   | { readonly type: 'stopped'; readonly path: string; readonly reason: StopReason; readonly at: number }
   | {
@@ -55,6 +60,28 @@ export type RuntimeEvent =
       readonly at: number;
     }
   | { readonly type: 'listener-failed'; readonly error: Error; readonly at: number };
+
+/**
+ * Something that reached an incarnation after it was over: it had failed
+ * (a message, a kill, an escalation), been restarted (also for a sibling's
+ * failure) or stopped. An incarnation fails once, as in Erlang/OTP and Akka,
+ * so this is not a `crashed`: it is not supervised, calls no `onStop`, costs
+ * no restart, and a state it carries is discarded. Either
+ * - a message the incarnation was processing (`message`) settled late:
+ *   `failed` with `error`, or `succeeded` (counted as processed, its
+ *   returned state discarded); or
+ * - the actor was killed while it had no live incarnation (during a restart
+ *   backoff): `failed`, with `ActorKilledError` and no message.
+ * Failures are counted in the metrics as `failedAfterEnd`.
+ */
+export type AfterEndEvent = {
+  readonly type: 'after-end';
+  readonly path: string;
+  /** The incarnation that had ended. */
+  readonly incarnation: number;
+  readonly message: unknown;
+  readonly at: number;
+} & ({ readonly outcome: 'failed'; readonly error: Error } | { readonly outcome: 'succeeded' });
 
 export type RuntimeEventType = RuntimeEvent['type'];
 export type EventOf<T extends RuntimeEventType> = Extract<RuntimeEvent, { type: T }>;

@@ -163,7 +163,11 @@ export class FaultInjector implements FaultHook {
     };
   }
 
-  /** Fails a live actor from outside; its supervisor decides what happens next. False if it had stopped. */
+  /**
+   * Fails a live actor from outside; its supervisor decides what happens next. False if it had stopped.
+   * An actor between incarnations (waiting out a restart backoff) has nothing to kill: the kill is
+   * recorded as `after-end`, and neither restarts it again nor charges its restart budget.
+   */
   kill(ref: AnyActorRef): boolean {
     const target = this.resolve(ref);
     if (!target || target.isStopped) return false;

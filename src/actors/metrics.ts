@@ -4,9 +4,12 @@ export interface ActorMetrics {
   readonly status: ActorStatus;
   /** 0 for the first start, +1 for each restart. */
   readonly incarnation: number;
+  /** Messages that completed, including any that completed after their incarnation had ended (`after-end`). */
   readonly processed: number;
-  /** Messages whose processing threw (each one is also on the event stream as `crashed`). */
+  /** Failures of a live incarnation (a message that threw, a kill, an escalation): each one is a `crashed` event. */
   readonly failed: number;
+  /** Failures that reached an incarnation already over, each an `after-end` event: not supervised, no restart. */
+  readonly failedAfterEnd: number;
   readonly restarts: number;
   readonly mailboxDepth: number;
   readonly lastError: Error | undefined;
@@ -21,6 +24,7 @@ export interface RuntimeMetrics {
   readonly stopped: number;
   readonly processed: number;
   readonly failed: number;
+  readonly failedAfterEnd: number;
   readonly restarts: number;
   readonly escalations: number;
   readonly deadLetters: number;
@@ -37,6 +41,7 @@ export function emptyRuntimeMetrics(): MutableRuntimeMetrics {
     stopped: 0,
     processed: 0,
     failed: 0,
+    failedAfterEnd: 0,
     restarts: 0,
     escalations: 0,
     deadLetters: 0,

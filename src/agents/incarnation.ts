@@ -31,8 +31,7 @@ export class Incarnation {
    * Closes the session after the work in flight. Never rejects: it runs
    * after the incarnation is gone, with nobody to tell; an environment left
    * broken shows when the directory is next opened. Closes once however
-   * often it is called: the runtime ends an incarnation a second time when
-   * the message in flight at a kill then fails.
+   * often it is called.
    */
   end(): Promise<void> {
     this.ended ??= this.work

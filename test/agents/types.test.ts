@@ -26,6 +26,19 @@ describe('agent types', () => {
     }).toBeFunction();
   });
 
+  it('infer the reply of an ask from the request built, with an unannotated reply ref', () => {
+    expectTypeOf(() => ask(ref, (replyTo) => ({ type: 'train', series, start: 0, replyTo }), 1)).returns.toEqualTypeOf<Promise<EpisodeReply>>();
+    expectTypeOf(() => ask(ref, (replyTo) => ({ type: 'evaluate', series, start: 0, replyTo }), 1)).returns.toEqualTypeOf<Promise<EpisodeReply>>();
+    expectTypeOf(() => ask(ref, (replyTo) => ({ type: 'predict', features: new Float32Array(0), replyTo }), 1)).returns.toEqualTypeOf<
+      Promise<PredictReply>
+    >();
+    expectTypeOf(() => ask(ref, (replyTo) => ({ type: 'metrics', replyTo }), 1)).returns.toEqualTypeOf<Promise<AgentMetrics>>();
+    expectTypeOf(() => {
+      // @ts-expect-error an evaluation needs its window
+      void ask(ref, (replyTo) => ({ type: 'evaluate', replyTo }), 1);
+    }).toBeFunction();
+  });
+
   it('let a train message go without a reply ref, and no other request', () => {
     expectTypeOf(() => {
       dispatch(ref, { type: 'train', series, start: 0 });
