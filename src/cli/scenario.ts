@@ -1,12 +1,11 @@
-import fs from 'node:fs';
 import { Command } from 'commander';
-import { SwarmbankError } from '../errors.js';
 import type { ClaimCheck } from '../learning/scenarios/claims.js';
 import { EPISODES_KEY, isScenarioName, SCENARIOS, ScenarioConfigError, type ScenarioName } from '../learning/scenarios/config.js';
 import type { RunSummary, ScenarioResult } from '../learning/scenarios/result.js';
 import { runScenario } from '../learning/scenarios/run.js';
 import type { ScenarioProgress } from '../learning/scenarios/workbench.js';
 import { positiveInteger, safeInteger } from './arguments.js';
+import { readConfigFile } from './config-file.js';
 import { fixed, percent, signedPercent, sparkline, table } from './format.js';
 
 export interface ScenarioCommandOptions {
@@ -21,16 +20,6 @@ interface Flags {
   readonly config?: string;
   readonly dataDir?: string;
   readonly json?: boolean;
-}
-
-/** A config file that cannot be read or is not JSON. */
-export class ConfigFileError extends SwarmbankError {
-  constructor(
-    readonly file: string,
-    message: string,
-  ) {
-    super('CONFIG_FILE', `config file ${file}: ${message}`);
-  }
 }
 
 /**
@@ -55,7 +44,7 @@ export function scenarioCommand(options: ScenarioCommandOptions = {}): Command {
     )
     .action(async (name: string, flags: Flags) => {
       if (!isScenarioName(name)) throw new ScenarioConfigError(name, '', `unknown scenario; expected one of ${SCENARIOS.join(', ')}`);
-      const config = { ...readConfig(flags.config), ...(flags.episodes === undefined ? {} : { [EPISODES_KEY[name]]: flags.episodes }) };
+      const config = { ...(flags.config === undefined ? {} : readConfigFile(flags.config)), ...(flags.episodes === undefined ? {} : { [EPISODES_KEY[name]]: flags.episodes }) };
       const show = flags.json !== true && progress.isTTY === true;
       const result = await runScenario(name, config, {
         seed: flags.seed,
@@ -65,24 +54,6 @@ export function scenarioCommand(options: ScenarioCommandOptions = {}): Command {
       if (show) progress.write('\r\x1b[K');
       write(flags.json === true ? `${JSON.stringify(result, null, 2)}\n` : formatScenario(result));
     });
-}
-
-function readConfig(file: string | undefined): Record<string, unknown> {
-  if (file === undefined) return {};
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (error) {
-    throw new ConfigFileError(file, `cannot be read (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
-  }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch (error) {
-    throw new ConfigFileError(file, `is not JSON (${(error as Error).message})`);
-  }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new ConfigFileError(file, 'must hold a JSON object');
-  return parsed as Record<string, unknown>;
 }
 
 function progressLine(p: ScenarioProgress): string {
