@@ -2,6 +2,8 @@ import { dispatch } from '../actors/ask.js';
 import { persistent, type Behaviour } from '../actors/behaviour.js';
 import type { ActorRef } from '../actors/ref.js';
 import type { ChangesReply, ImportReply } from '../agents/messages.js';
+import { BundleError, decodeBundle, encodeBundle } from '../memory/bundle.js';
+import type { Pattern } from '../memory/pattern.js';
 import type { ScreenOptions } from '../agents/recent.js';
 import type { AgentAddress, AgentRequester } from './swarm.js';
 
@@ -34,38 +36,57 @@ interface ReplicatorState {
   readonly highWater: Readonly<Record<string, number>>;
 }
 
+/** What the replicator's agent accepts: its feature space, so arriving bundles are validated before they are combined. */
+export interface ReplicaSpace {
+  readonly featureSpaceId: string;
+  readonly dimensions: number;
+}
+
 /**
  * The sync side of a mesh node: it keeps, for every peer, the high-water
  * mark of that peer's journal already merged into its own agent's memory,
- * and on `pull` asks each peer's agent for what it originated since then
- * and hands it to its own agent to validate and import. Anti-entropy is
- * therefore the same operation as ordinary sync: an agent that was down
- * pulls from its marks and gets everything it missed, however long it was
- * gone. The marks are persisted (journal on LMDB), so a replicator that
- * crashes resumes from them instead of pulling everything again.
+ * and on `pull` asks every peer's agent at once for what it originated since
+ * then, validates each bundle, and hands the valid patterns to its own agent
+ * in one import — one transaction and one reload of the learner, however
+ * many peers there are. A bundle that fails validation is refused alone,
+ * counted, and moved past. Anti-entropy is therefore the same operation as
+ * ordinary sync: an agent that was down pulls from its marks and gets
+ * everything it missed, however long it was gone. The marks are persisted
+ * (journal on LMDB), so a replicator that crashes resumes from them instead
+ * of pulling everything again.
  *
  * Only agents are asked, and agents never ask anyone, so replicators
  * pulling from one another's agents cannot deadlock; requests go through the
  * swarm, which gives up on an agent the moment it goes down, so a dead peer
  * never holds up a sync.
  */
-export function replicator(own: AgentAddress, request: AgentRequester, screen?: ScreenOptions): Behaviour<ReplicatorMessage> {
+export function replicator(own: AgentAddress, space: ReplicaSpace, request: AgentRequester, screen?: ScreenOptions): Behaviour<ReplicatorMessage> {
   return persistent<ReplicatorState, ReplicatorMessage>({
     persistenceKey: `replicator/${own.id}`,
     snapshotEvery: 500,
     initialState: { highWater: {} },
     receive: async (state, message, ctx) => {
       if (message.type === 'advanced') return { highWater: { ...state.highWater, [message.origin]: message.seq } };
+      const now = () => ctx.clock.now();
+      const fetched = await Promise.all(message.sources.map((source) => fetch(source, state.highWater[source.id] ?? 0, space, request)));
+      const patterns = fetched.flatMap((f) => (f.kind === 'valid' ? f.patterns : []));
+      const bundle = patterns.length === 0 ? undefined : encodeBundle(patterns, space);
+      const imported =
+        bundle === undefined
+          ? undefined
+          : await request(own, (replyTo: ActorRef<ImportReply>) => ({ type: 'import', bundle, mode: 'full', ...(screen === undefined ? {} : { screen }), replyTo }));
+      const importedAll = bundle === undefined || imported?.ok === true;
+      const at = now();
+      const screened = new Set(imported?.ok === true ? imported.screened : []);
       let current = state;
       const pulled: PulledFrom[] = [];
-      for (const source of message.sources) {
-        const since = current.highWater[source.id] ?? 0;
-        const result = await pullOne(own, source, since, request, screen, () => ctx.clock.now());
-        pulled.push(result.report);
-        if (result.seq > since) {
-          const advanced = { type: 'advanced', origin: source.id, seq: result.seq } as const;
-          await ctx.persist(advanced);
-          current = { highWater: { ...current.highWater, [source.id]: result.seq } };
+      for (const f of fetched) {
+        // Marks move only once what was fetched is in the agent's memory (or was refused for good).
+        const landed = f.kind === 'refused' || (f.kind === 'valid' && importedAll);
+        pulled.push(report(f, landed, screened, at));
+        if (landed && f.seq > (current.highWater[f.origin] ?? 0)) {
+          await ctx.persist({ type: 'advanced', origin: f.origin, seq: f.seq });
+          current = { highWater: { ...current.highWater, [f.origin]: f.seq } };
         }
       }
       dispatch(message.replyTo, pulled);
@@ -74,30 +95,28 @@ export function replicator(own: AgentAddress, request: AgentRequester, screen?: 
   });
 }
 
-async function pullOne(
-  own: AgentAddress,
-  source: AgentAddress,
-  since: number,
-  request: AgentRequester,
-  screen: ScreenOptions | undefined,
-  now: () => number,
-): Promise<{ report: PulledFrom; seq: number }> {
-  const missed = { report: { origin: source.id, patterns: 0, refused: 0, bytes: 0, at: now(), reached: false }, seq: since };
+type Fetched =
+  | { readonly kind: 'missed'; readonly origin: string }
+  | { readonly kind: 'valid'; readonly origin: string; readonly seq: number; readonly patterns: readonly Pattern[]; readonly bytes: number }
+  | { readonly kind: 'refused'; readonly origin: string; readonly seq: number; readonly count: number; readonly bytes: number };
+
+async function fetch(source: AgentAddress, since: number, space: ReplicaSpace, request: AgentRequester): Promise<Fetched> {
   const changes = await request(source, (replyTo: ActorRef<ChangesReply>) => ({ type: 'changes', since, replyTo }));
-  if (changes === undefined || !changes.ok) return missed;
-  if (changes.count === 0) return { report: { ...missed.report, at: now(), reached: true }, seq: changes.seq };
-  const imported = await request(own, (replyTo: ActorRef<ImportReply>) => ({
-    type: 'import',
-    bundle: changes.bundle,
-    mode: 'full',
-    ...(screen === undefined ? {} : { screen }),
-    replyTo,
-  }));
-  if (imported === undefined) return missed;
+  if (changes === undefined || !changes.ok) return { kind: 'missed', origin: source.id };
   const bytes = changes.bundle.byteLength;
-  // A refused bundle would be refused again: move past it, and count what it carried as refused.
-  const report = imported.ok
-    ? { origin: source.id, patterns: imported.imported.length, refused: imported.screened.length, bytes, at: now(), reached: true }
-    : { origin: source.id, patterns: 0, refused: changes.count, bytes, at: now(), reached: true };
-  return { report, seq: changes.seq };
+  try {
+    const { patterns } = decodeBundle(changes.bundle, space);
+    return { kind: 'valid', origin: source.id, seq: changes.seq, patterns, bytes };
+  } catch (error) {
+    // A bundle that fails validation would fail again: move past it, counting what it carried as refused.
+    if (error instanceof BundleError) return { kind: 'refused', origin: source.id, seq: changes.seq, count: changes.count, bytes };
+    throw error;
+  }
+}
+
+function report(f: Fetched, landed: boolean, screened: ReadonlySet<string>, at: number): PulledFrom {
+  if (f.kind === 'missed' || !landed) return { origin: f.origin, patterns: 0, refused: 0, bytes: 0, at, reached: false };
+  if (f.kind === 'refused') return { origin: f.origin, patterns: 0, refused: f.count, bytes: f.bytes, at, reached: true };
+  const refused = f.patterns.filter((p) => screened.has(p.id)).length;
+  return { origin: f.origin, patterns: f.patterns.length - refused, refused, bytes: f.bytes, at, reached: true };
 }

@@ -53,7 +53,7 @@ describe('replicator', () => {
     const { runtime, swarm, memory, own } = await setup();
     const asked: number[] = [];
     const peer = fakePeer(runtime, new Uint8Array([0xc1, 0x00, 0x13]), 3, 7, asked);
-    const sync = runtime.spawn(runtime.root, replicator({ id: 'own', ref: own }, swarm.requester), { name: 'sync' });
+    const sync = runtime.spawn(runtime.root, replicator({ id: 'own', ref: own }, { featureSpaceId: space.id, dimensions: space.dimensions }, swarm.requester), { name: 'sync' });
     const [report] = await pull(sync, [{ id: 'peer', ref: peer }]);
     expect(report).toMatchObject({ origin: 'peer', patterns: 0, refused: 3, reached: true });
     expect(memory.count()).toBe(0);
@@ -65,7 +65,7 @@ describe('replicator', () => {
     const { runtime, swarm, own } = await setup();
     const asked: number[] = [];
     const peer = fakePeer(runtime, new Uint8Array(), 0, 5, asked);
-    const sync = runtime.spawn(runtime.root, replicator({ id: 'own', ref: own }, swarm.requester), { name: 'sync' });
+    const sync = runtime.spawn(runtime.root, replicator({ id: 'own', ref: own }, { featureSpaceId: space.id, dimensions: space.dimensions }, swarm.requester), { name: 'sync' });
     await pull(sync, [{ id: 'peer', ref: peer }]);
     const restarted = awaitEvent(runtime, (e) => e.type === 'restarted' && e.path === sync.path);
     runtime.faults.kill(sync);
