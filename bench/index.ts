@@ -13,6 +13,7 @@ const SUITES: Readonly<Record<string, readonly string[]>> = {
   actors: ['./actors.ts'],
   memory: ['./memory-store.ts', './memory-search.ts', './memory-reopen.ts'],
   learning: ['./learning.ts'],
+  topologies: ['./topologies.ts'],
 };
 
 function filesOf(name: string): URL[] {

@@ -317,3 +317,16 @@ export { DeploymentEvents, type DeploymentEvent, type DeploymentEventType, type 
 export type { MarketSpec } from './topologies/market-feed.js';
 export { MeshDeployment } from './topologies/mesh.js';
 export { consensus } from './topologies/vote.js';
+export { deploy, deployable } from './topologies/deploy.js';
+export { withAgentCount } from './topologies/agent-count.js';
+export {
+  compare,
+  REFERENCE_BENCHMARKS,
+  CRITICAL_ACTOR,
+  type ComparisonReport,
+  type CompareOptions,
+  type TopologyComparison,
+  type ReferenceRow,
+  type FaultToleranceResult,
+  type ScalabilityResult,
+} from './topologies/compare.js';

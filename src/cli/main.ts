@@ -2,11 +2,12 @@ import { Command, CommanderError } from 'commander';
 import { SwarmbankError } from '../errors.js';
 import { nonNegativeInteger } from './arguments.js';
 import { runSupervisionDemo } from './demo.js';
+import { runCommand } from './run.js';
 import { scenarioCommand } from './scenario.js';
 import { walkForwardCommand } from './walk-forward.js';
 
 /** Errors in what the user gave (a config, a file, an option): exit code 2, as for a bad flag. */
-const USAGE_ERRORS = new Set(['SCENARIO_CONFIG', 'CONFIG_FILE', 'WALK_FORWARD_OPTIONS', 'CSV_HEADER', 'CSV_BAD_ROWS', 'CSV_EMPTY', 'DATASET_UNAVAILABLE']);
+const USAGE_ERRORS = new Set(['SCENARIO_CONFIG', 'DEPLOYMENT_CONFIG', 'CONFIG_FILE', 'WALK_FORWARD_OPTIONS', 'CSV_HEADER', 'CSV_BAD_ROWS', 'CSV_EMPTY', 'DATASET_UNAVAILABLE']);
 
 /** Runs the `swarmbank` command; resolves with the process exit code. */
 export async function main(argv: readonly string[]): Promise<number> {
@@ -27,6 +28,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     });
 
   // addCommand does not pass exitOverride and configureOutput on: without them a bad flag would exit the process itself.
+  program.addCommand(runCommand().copyInheritedSettings(program));
   program.addCommand(scenarioCommand().copyInheritedSettings(program));
   program.addCommand(walkForwardCommand().copyInheritedSettings(program));
 

@@ -1,0 +1,109 @@
+import { Command } from 'commander';
+import { DeploymentConfigError, isTopologyName, parseDeploymentConfig, TOPOLOGIES, type TopologyName } from '../topologies/config.js';
+import { withAgentCount } from '../topologies/agent-count.js';
+import { deploy } from '../topologies/deploy.js';
+import type { DeploymentMetrics } from '../topologies/deployment.js';
+import { positiveInteger, safeInteger } from './arguments.js';
+import { ConfigFileError, readConfigFile } from './config-file.js';
+import { fixed, percent, sparkline, table } from './format.js';
+
+export interface RunCommandOptions {
+  readonly write?: (text: string) => void;
+  /** Where progress goes; shown only on a TTY and never with `--json`. Default: standard error. */
+  readonly progress?: NodeJS.WriteStream;
+}
+
+interface Flags {
+  readonly agents?: number;
+  readonly episodes: number;
+  readonly seed: number;
+  readonly config?: string;
+  readonly dataDir?: string;
+  readonly json?: boolean;
+}
+
+/**
+ * `swarmbank run <topology>`: one deployment on the seeded simulator with
+ * the reference config of its topology (or `--config`), its metrics printed
+ * as tables, or the metrics object alone with `--json`.
+ */
+export function runCommand(options: RunCommandOptions = {}): Command {
+  const write = options.write ?? ((text: string) => process.stdout.write(text));
+  const progress = options.progress ?? process.stderr;
+  return new Command('run')
+    .description('Run one deployment topology on the seeded market simulator and print its metrics.')
+    .argument('<topology>', TOPOLOGIES.join(' | '))
+    .option('--agents <n>', 'agents: agentCount, workers.count, initialAgents, or agents per blue/green group', positiveInteger)
+    .option('--episodes <n>', 'training episodes', positiveInteger, 30)
+    .option('--seed <n>', 'seed of the market and of every random choice', safeInteger, 1)
+    .option('--config <file.json>', 'the deployment config as the reference writes it (its topology must match)')
+    .option('--data-dir <dir>', 'keep agent memories and journals under this directory (default: temporary, removed)')
+    .option('--json', 'print the metrics object alone, as JSON')
+    .addHelpText('after', '\nExamples:\n  swarmbank run mesh\n  swarmbank run hierarchical --agents 8 --episodes 50 --seed 3\n  swarmbank run mesh --config mesh.json --json')
+    .action(async (topology: string, flags: Flags) => {
+      if (!isTopologyName(topology)) throw new DeploymentConfigError('topology', `unknown topology ${JSON.stringify(topology)}; expected one of ${TOPOLOGIES.join(', ')}`);
+      const config = configFor(topology, flags);
+      const deployment = deploy(config, {
+        seed: flags.seed,
+        maxEpisodes: flags.episodes,
+        ...(flags.dataDir === undefined ? {} : { dataDir: flags.dataDir }),
+      });
+      const show = flags.json !== true && progress.isTTY === true;
+      const unsubscribe = show
+        ? deployment.events.on('episode', (e) => progress.write(`\r${topology} episode ${e.episode}/${flags.episodes}  accuracy ${percent(e.accuracy)}\x1b[K`))
+        : () => undefined;
+      try {
+        const metrics = await deployment.run({ episodes: flags.episodes });
+        if (show) progress.write('\r\x1b[K');
+        write(flags.json === true ? `${JSON.stringify(metrics, null, 2)}\n` : formatMetrics(metrics));
+      } finally {
+        unsubscribe();
+        await deployment.stop();
+      }
+    });
+}
+
+/** The file's config, or the reference one, with `--agents` applied where the topology counts its agents. */
+function configFor(topology: TopologyName, flags: Flags): unknown {
+  const base: Record<string, unknown> = flags.config === undefined ? { topology } : readConfigFile(flags.config);
+  if (base['topology'] !== topology) {
+    throw new ConfigFileError(flags.config ?? '', `has topology ${JSON.stringify(base['topology'])}, but the command runs ${topology}`);
+  }
+  const config = parseDeploymentConfig(base);
+  return flags.agents === undefined ? config : withAgentCount(config, flags.agents);
+}
+
+/** The metrics as printed: every figure is read from `metrics`. */
+export function formatMetrics(metrics: DeploymentMetrics): string {
+  const lines = [
+    `${metrics.topology} (seed ${metrics.seed}, ${metrics.agents} agents, ${metrics.episodes} episodes, ${(metrics.wallMs / 1000).toFixed(1)} s)`,
+    `config ${JSON.stringify(metrics.config)}`,
+    '',
+    `accuracy ${percent(metrics.accuracy)} (oracle ${percent(metrics.oracleAccuracy)}), converged at episode ${metrics.convergenceEpisode ?? 'never'}; ` +
+      `${metrics.messages} messages, ${(metrics.bytesExchanged / 1024).toFixed(0)} KiB of patterns exchanged; ${metrics.crashes} crashes, ${metrics.restarts} restarts`,
+    '',
+    ...table(
+      ['agent', 'accuracy', 'patterns', 'episodes', 'restarts', 'live'],
+      metrics.perAgent.map((a) => [a.id, percent(a.accuracy), Number.isFinite(a.patterns) ? String(a.patterns) : 'n/a', String(a.episodesTrained), String(a.restarts), a.live ? 'yes' : 'no']),
+    ),
+    '',
+    `${metrics.topology}:`,
+    ...flatten(metrics.topologyMetrics as unknown as Record<string, unknown>).map(([key, value]) => `  ${key}: ${value}`),
+    '',
+    `learning curve (held-out accuracy after each episode): ${sparkline(metrics.learningCurve.map((p) => p.accuracy))}`,
+    '',
+  ];
+  return lines.join('\n');
+}
+
+/** Scalars and short lists of a topology's own figures, as `path: value` lines; long series are left to `--json`. */
+function flatten(value: Record<string, unknown>, prefix = ''): [string, string][] {
+  return Object.entries(value).flatMap(([key, item]): [string, string][] => {
+    const name = prefix === '' ? key : `${prefix}.${key}`;
+    if (typeof item === 'number') return [[name, Number.isInteger(item) ? String(item) : fixed(item)]];
+    if (typeof item === 'string' || typeof item === 'boolean') return [[name, String(item)]];
+    if (Array.isArray(item)) return item.length <= 12 && item.every((x) => typeof x !== 'object') ? [[name, item.join(', ')]] : [[name, `${item.length} entries (see --json)`]];
+    if (item !== null && typeof item === 'object') return flatten(item as Record<string, unknown>, name);
+    return [];
+  });
+}
