@@ -28,6 +28,7 @@ export type { Timers } from './actors/timers.js';
 export { systemClock, type Clock, type TimerHandle } from './actors/clock.js';
 export { EventStream, type AfterEndEvent, type RuntimeEvent, type RuntimeEventType, type EventOf, type StopReason, type DeadLetterReason } from './actors/events.js';
 export type { ActorMetrics, ActorStatus, RuntimeMetrics } from './actors/metrics.js';
+export { exposeRuntimeMetrics, type PrometheusOptions } from './actors/prometheus.js';
 export { serviceKey, Registry, type ServiceKey } from './actors/registry.js';
 export { pool, RouterConfigError, type PoolOptions, type Routing } from './actors/router.js';
 export {
@@ -330,3 +331,4 @@ export {
   type FaultToleranceResult,
   type ScalabilityResult,
 } from './topologies/compare.js';
+export { exposeDeploymentMetrics } from './topologies/prometheus.js';

@@ -47,6 +47,8 @@ export interface Runtime {
   refFor<Msg>(path: string): ActorRef<Msg>;
   metrics(): RuntimeMetrics;
   metricsOf(ref: AnyActorRef): ActorMetrics | undefined;
+  /** The metrics of every live actor, parents before their children. */
+  actorMetrics(): ActorMetrics[];
 }
 
 export function createRuntime(options: RuntimeOptions = {}): Runtime {
@@ -192,6 +194,10 @@ class ActorRuntime implements Runtime {
   metricsOf(ref: AnyActorRef): ActorMetrics | undefined {
     const target = targetOf(ref);
     return target instanceof ActorCell ? target.metrics() : undefined;
+  }
+
+  actorMetrics(): ActorMetrics[] {
+    return [...this.liveCells()].map((cell) => cell.metrics());
   }
 
   private resolve(path: string): ActorCell | undefined {

@@ -3,9 +3,11 @@ import { DeploymentConfigError, isTopologyName, parseDeploymentConfig, TOPOLOGIE
 import { withAgentCount } from '../topologies/agent-count.js';
 import { deploy } from '../topologies/deploy.js';
 import type { DeploymentMetrics } from '../topologies/deployment.js';
-import { positiveInteger, safeInteger } from './arguments.js';
+import { exposeDeploymentMetrics } from '../topologies/prometheus.js';
+import { nonNegativeInteger, positiveInteger, safeInteger } from './arguments.js';
 import { ConfigFileError, readConfigFile } from './config-file.js';
 import { fixed, percent, sparkline, table } from './format.js';
+import { serveMetrics } from './metrics-server.js';
 
 export interface RunCommandOptions {
   readonly write?: (text: string) => void;
@@ -20,6 +22,7 @@ interface Flags {
   readonly config?: string;
   readonly dataDir?: string;
   readonly json?: boolean;
+  readonly metricsPort?: number;
 }
 
 /**
@@ -39,7 +42,8 @@ export function runCommand(options: RunCommandOptions = {}): Command {
     .option('--config <file.json>', 'the deployment config as the reference writes it (its topology must match)')
     .option('--data-dir <dir>', 'keep agent memories and journals under this directory (default: temporary, removed)')
     .option('--json', 'print the metrics object alone, as JSON')
-    .addHelpText('after', '\nExamples:\n  swarmbank run mesh\n  swarmbank run hierarchical --agents 8 --episodes 50 --seed 3\n  swarmbank run mesh --config mesh.json --json')
+    .option('--metrics-port <port>', 'serve Prometheus metrics at http://127.0.0.1:<port>/metrics while it runs (0: any free port)', nonNegativeInteger)
+    .addHelpText('after', '\nExamples:\n  swarmbank run mesh\n  swarmbank run mesh --metrics-port 9464\n  swarmbank run hierarchical --agents 8 --episodes 50 --seed 3\n  swarmbank run mesh --config mesh.json --json')
     .action(async (topology: string, flags: Flags) => {
       if (!isTopologyName(topology)) throw new DeploymentConfigError('topology', `unknown topology ${JSON.stringify(topology)}; expected one of ${TOPOLOGIES.join(', ')}`);
       const config = configFor(topology, flags);
@@ -48,6 +52,8 @@ export function runCommand(options: RunCommandOptions = {}): Command {
         maxEpisodes: flags.episodes,
         ...(flags.dataDir === undefined ? {} : { dataDir: flags.dataDir }),
       });
+      const server = flags.metricsPort === undefined ? undefined : await serveMetrics(exposeDeploymentMetrics(deployment), flags.metricsPort);
+      if (server !== undefined) progress.write(`metrics on http://127.0.0.1:${server.port}/metrics\n`);
       const show = flags.json !== true && progress.isTTY === true;
       const unsubscribe = show
         ? deployment.events.on('episode', (e) => progress.write(`\r${topology} episode ${e.episode}/${flags.episodes}  accuracy ${percent(e.accuracy)}\x1b[K`))
@@ -58,6 +64,7 @@ export function runCommand(options: RunCommandOptions = {}): Command {
         write(flags.json === true ? `${JSON.stringify(metrics, null, 2)}\n` : formatMetrics(metrics));
       } finally {
         unsubscribe();
+        await server?.close();
         await deployment.stop();
       }
     });

@@ -59,3 +59,26 @@ describe('swarmbank run', () => {
     expect((bad as { stderr: string }).stderr).toMatch(/agentCount/);
   });
 });
+
+describe('swarmbank run --metrics-port', () => {
+  it('serves Prometheus metrics on loopback while the deployment runs, and stops serving when it ends', async () => {
+    let port = 0;
+    const progress = Object.assign(new (await import('node:stream')).PassThrough(), { isTTY: false }) as unknown as NodeJS.WriteStream;
+    const scraped: string[] = [];
+    progress.on('data', (chunk: Buffer) => {
+      const match = /127\.0\.0\.1:(\d+)\/metrics/.exec(chunk.toString());
+      if (match) port = Number(match[1]);
+    });
+    const program = new Command('swarmbank').exitOverride().addCommand(runCommand({ write: () => undefined, progress }));
+    const running = program.parseAsync(['node', 'swarmbank', 'run', 'mesh', '--agents', '2', '--episodes', '6', '--metrics-port', '0']);
+    for (let attempt = 0; attempt < 200 && scraped.length === 0; attempt++) {
+      await new Promise((resolve) => setTimeout(resolve, 25));
+      if (port === 0) continue;
+      const response = await fetch(`http://127.0.0.1:${port}/metrics`).catch(() => undefined);
+      if (response?.ok) scraped.push(await response.text());
+    }
+    await running;
+    expect(scraped[0]).toContain('swarmbank_actors_live{runtime="mesh"}');
+    await expect(fetch(`http://127.0.0.1:${port}/metrics`)).rejects.toThrow();
+  });
+});
