@@ -332,3 +332,5 @@ export {
   type ScalabilityResult,
 } from './topologies/compare.js';
 export { exposeDeploymentMetrics } from './topologies/prometheus.js';
+export { logRuntimeEvents, type Logger } from './actors/logging.js';
+export { logDeployment } from './topologies/logging.js';

@@ -3,10 +3,12 @@ import { DeploymentConfigError, isTopologyName, parseDeploymentConfig, TOPOLOGIE
 import { withAgentCount } from '../topologies/agent-count.js';
 import { deploy } from '../topologies/deploy.js';
 import type { DeploymentMetrics } from '../topologies/deployment.js';
+import { logDeployment } from '../topologies/logging.js';
 import { exposeDeploymentMetrics } from '../topologies/prometheus.js';
 import { nonNegativeInteger, positiveInteger, safeInteger } from './arguments.js';
 import { ConfigFileError, readConfigFile } from './config-file.js';
 import { fixed, percent, sparkline, table } from './format.js';
+import { cliLogger } from './logger.js';
 import { serveMetrics } from './metrics-server.js';
 
 export interface RunCommandOptions {
@@ -23,6 +25,7 @@ interface Flags {
   readonly dataDir?: string;
   readonly json?: boolean;
   readonly metricsPort?: number;
+  readonly verbose?: boolean;
 }
 
 /**
@@ -42,6 +45,7 @@ export function runCommand(options: RunCommandOptions = {}): Command {
     .option('--config <file.json>', 'the deployment config as the reference writes it (its topology must match)')
     .option('--data-dir <dir>', 'keep agent memories and journals under this directory (default: temporary, removed)')
     .option('--json', 'print the metrics object alone, as JSON')
+    .option('--verbose', 'log every sync and vote (debug level) as well as crashes, restarts and decisions')
     .option('--metrics-port <port>', 'serve Prometheus metrics at http://127.0.0.1:<port>/metrics while it runs (0: any free port)', nonNegativeInteger)
     .addHelpText('after', '\nExamples:\n  swarmbank run mesh\n  swarmbank run mesh --metrics-port 9464\n  swarmbank run hierarchical --agents 8 --episodes 50 --seed 3\n  swarmbank run mesh --config mesh.json --json')
     .action(async (topology: string, flags: Flags) => {
@@ -54,6 +58,7 @@ export function runCommand(options: RunCommandOptions = {}): Command {
       });
       const server = flags.metricsPort === undefined ? undefined : await serveMetrics(exposeDeploymentMetrics(deployment), flags.metricsPort);
       if (server !== undefined) progress.write(`metrics on http://127.0.0.1:${server.port}/metrics\n`);
+      const stopLogging = logDeployment(deployment, cliLogger(flags.verbose === true));
       const show = flags.json !== true && progress.isTTY === true;
       const unsubscribe = show
         ? deployment.events.on('episode', (e) => progress.write(`\r${topology} episode ${e.episode}/${flags.episodes}  accuracy ${percent(e.accuracy)}\x1b[K`))
@@ -64,6 +69,7 @@ export function runCommand(options: RunCommandOptions = {}): Command {
         write(flags.json === true ? `${JSON.stringify(metrics, null, 2)}\n` : formatMetrics(metrics));
       } finally {
         unsubscribe();
+        stopLogging();
         await server?.close();
         await deployment.stop();
       }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { deploy } from '../../src/topologies/deploy.js';
+import type { DeploymentMetrics } from '../../src/topologies/deployment.js';
 import { exposeDeploymentMetrics } from '../../src/topologies/prometheus.js';
 import { useDeployments } from './support.js';
 
@@ -9,7 +10,7 @@ describe('deployment Prometheus metrics', () => {
   it('expose accuracy, agents, patterns per agent and the histogram of mesh sync latencies', async () => {
     const deployment = deployments.track(deploy({ topology: 'mesh', agentCount: 3 }, { maxEpisodes: 3, market: { evalEpisodes: 2 } }));
     const registry = exposeDeploymentMetrics(deployment);
-    const metrics = await deployment.run({ episodes: 3 });
+    const metrics = (await deployment.run({ episodes: 3 })) as DeploymentMetrics<'mesh'>;
     const text = await registry.metrics();
     expect(text).toContain(`swarmbank_accuracy{topology="mesh"} ${metrics.accuracy}`);
     expect(text).toContain('swarmbank_agents{topology="mesh"} 3');
