@@ -1,6 +1,7 @@
 import type { FaultPlan, FaultPlanRun } from '../actors/faults.js';
 import type { Runtime } from '../actors/runtime.js';
 import type { SupervisionPolicy } from '../actors/supervision.js';
+import type { LearnerChoice } from './swarm.js';
 import type { CurvePoint } from '../learning/scenarios/curve.js';
 import type { TopologyConfigs, TopologyName } from './config.js';
 import type { DeploymentEvents } from './events.js';
@@ -106,4 +107,10 @@ export interface DeployOptions {
   readonly maxEpisodes?: number;
   /** How the topology's actor supervises its agents. Default: the runtime's (restart with backoff, 10 a minute). */
   readonly agentSupervision?: SupervisionPolicy;
+  /**
+   * Plugs a learner of your own into every agent (it must implement `Learner`
+   * over the agent's memory, of the default feature space). Default: the
+   * pattern learner at the config's learning rate.
+   */
+  readonly learner?: LearnerChoice;
 }

@@ -1,5 +1,7 @@
 import { ask } from '../actors/ask.js';
 import type { ActorRef } from '../actors/ref.js';
+import { FeatureDimensionsError } from '../agents/errors.js';
+import type { PredictReply } from '../agents/messages.js';
 import { DEFAULT_SCREEN } from '../agents/recent.js';
 import type { CurvePoint } from '../learning/scenarios/curve.js';
 import type { Direction } from '../market/outcomes.js';
@@ -11,6 +13,16 @@ import { replicator, type PulledFrom, type ReplicatorMessage } from './replicato
 import type { AgentHandle } from './swarm.js';
 import { SwarmDeployment } from './swarm-deployment.js';
 import { consensus } from './vote.js';
+
+/** A consensus decision and the vote behind it. */
+export interface MeshDecision {
+  /** 1 (up), −1 (down), or 0 when the live agents did not reach the threshold. */
+  readonly direction: Direction;
+  readonly votes: { readonly up: number; readonly down: number; readonly flat: number };
+  /** Agents that answered. */
+  readonly live: number;
+  readonly threshold: number;
+}
 
 interface MeshNode {
   readonly agent: AgentHandle;
@@ -139,6 +151,21 @@ export class MeshDeployment extends SwarmDeployment<'mesh'> {
       decidedFraction: steps === 0 ? 0 : decided / steps,
       patterns: patterns.length === 0 ? 0 : Math.max(...patterns),
     };
+  }
+
+  /**
+   * The mesh's decision on one feature vector, now: every live agent calls
+   * it, and the call stands when at least `consensusThreshold` of them agree.
+   * What a service embedding the mesh answers a request with.
+   */
+  async decide(features: Float32Array): Promise<MeshDecision> {
+    const { dimensions } = this.swarm.space;
+    if (!(features instanceof Float32Array) || features.length !== dimensions) throw new FeatureDimensionsError(dimensions, features?.length ?? 0, 'the feature vector');
+    const live = this.swarm.live();
+    const replies = await Promise.all(live.map((agent) => this.swarm.request(agent, (replyTo: ActorRef<PredictReply>) => ({ type: 'predict', features, replyTo }))));
+    const calls = replies.flatMap((reply) => (reply?.ok === true ? [reply.prediction.direction] : []));
+    const votes = { up: calls.filter((c) => c > 0).length, down: calls.filter((c) => c < 0).length, flat: calls.filter((c) => c === 0).length };
+    return { direction: consensus(calls, calls.length, this.config.consensusThreshold), votes, live: calls.length, threshold: this.config.consensusThreshold };
   }
 
   protected topologyMetrics(): TopologyMetrics['mesh'] {

@@ -71,7 +71,14 @@ export abstract class SwarmDeployment<T extends TopologyName> implements Deploym
     const runtime = createRuntime({ name: topology, persistence, seed });
     const events = new DeploymentEvents();
     const space = featureSpace();
-    const swarm = new Swarm({ runtime, space, dataDir, events, askTimeoutMs: options.askTimeoutMs ?? 30_000 });
+    const swarm = new Swarm({
+      runtime,
+      space,
+      dataDir,
+      events,
+      askTimeoutMs: options.askTimeoutMs ?? 30_000,
+      ...(options.learner === undefined ? {} : { learner: options.learner }),
+    });
     const feed = new MarketFeed(space, options.market ?? {}, seed, options.maxEpisodes ?? 200);
     const root = runtime.spawn(runtime.root, stateless<never>(() => undefined), { name: topology });
     return { seed, runtime, persistence, events, swarm, feed, root, dataDir, temporary };

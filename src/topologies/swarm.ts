@@ -7,6 +7,7 @@ import type { SupervisionPolicy } from '../actors/supervision.js';
 import { agent } from '../agents/agent.js';
 import type { AgentMessage, AgentMetrics, EpisodeReply, PredictionsReply } from '../agents/messages.js';
 import { ownedMemoryClosed } from '../agents/owned-memory.js';
+import type { LearnerFactory } from '../agents/session.js';
 import type { FeatureSpace } from '../learning/features.js';
 import { mergeScores, oracleCalls, scoreCalls, type Calls, type Score } from './evaluation.js';
 import type { DeploymentEvents } from './events.js';
@@ -20,7 +21,12 @@ export interface SwarmOptions {
   readonly events: DeploymentEvents;
   /** How long a request to an agent may take before the agent counts as unavailable for it. */
   readonly askTimeoutMs: number;
+  /** Builds each agent's learner; default the pattern learner at the agent's learning rate. */
+  readonly learner?: LearnerChoice;
 }
+
+/** A user's learner for an agent of a deployment, given the agent's id and configured learning rate. */
+export type LearnerChoice = (agent: { readonly id: string; readonly learningRate: number }) => LearnerFactory;
 
 export interface AgentSpec {
   readonly id: string;
@@ -116,6 +122,7 @@ export class Swarm {
         space: this.options.space,
         memory: { path: dir, ...(spec.capacity === undefined ? {} : { capacity: spec.capacity }) },
         learningRate: spec.learningRate,
+        ...(this.options.learner === undefined ? {} : { learner: this.options.learner({ id: spec.id, learningRate: spec.learningRate }) }),
       }),
       { name: spec.id, ...(spec.supervision === undefined ? {} : { supervision: spec.supervision }) },
     );

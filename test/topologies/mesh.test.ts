@@ -2,6 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { parseDeploymentConfig, type MeshConfig } from '../../src/topologies/config.js';
 import type { DeploymentEvent } from '../../src/topologies/events.js';
 import { MeshDeployment } from '../../src/topologies/mesh.js';
+import { featureSeries } from '../../src/learning/episode.js';
+import { featureSpace } from '../../src/learning/features.js';
+import { simulateMarket } from '../../src/market/simulator.js';
 import { patternsByOrigin, useDeployments } from './support.js';
 
 const deployments = useDeployments();
@@ -138,5 +141,23 @@ describe('mesh with validation on recent data', () => {
     expect(patternsRefused).toBeGreaterThan(0);
     expect(patternsRefused).toBeLessThan(patternsReplicated / 5);
     expect(metrics.accuracy).toBeGreaterThan(0.8);
+  });
+});
+
+describe('mesh decisions', () => {
+  it('answers one feature vector with the consensus of the live agents and the vote behind it', async () => {
+    const deployment = deployments.track(MeshDeployment.create(mesh({ agentCount: 3 }), { seed: 9, market, maxEpisodes: 3 }));
+    await deployment.run({ episodes: 3 });
+    const bars = simulateMarket({ seed: 99, length: 200 }).assets[0]!.bars;
+    const decision = await deployment.decide(featureSeries(bars, featureSpace()).features[150]!);
+    expect(decision.live).toBe(3);
+    expect(decision.votes.up + decision.votes.down + decision.votes.flat).toBe(3);
+    const agreeing = Math.max(decision.votes.up, decision.votes.down);
+    expect(decision.direction === 0).toBe(agreeing < 0.67 * 3);
+  });
+
+  it('refuses a feature vector of the wrong size with a typed error', async () => {
+    const deployment = deployments.track(MeshDeployment.create(mesh({ agentCount: 2 }), { seed: 9, market, maxEpisodes: 1 }));
+    await expect(deployment.decide(new Float32Array(3))).rejects.toMatchObject({ code: 'FEATURE_DIMENSIONS' });
   });
 });
