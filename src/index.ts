@@ -316,7 +316,7 @@ export type {
 } from './topologies/deployment.js';
 export { DeploymentEvents, type DeploymentEvent, type DeploymentEventType, type DeploymentEventOf } from './topologies/events.js';
 export type { MarketSpec } from './topologies/market-feed.js';
-export { MeshDeployment } from './topologies/mesh.js';
+export { MeshDeployment, type MeshDecision } from './topologies/mesh.js';
 export { consensus } from './topologies/vote.js';
 export { deploy, deployable } from './topologies/deploy.js';
 export { withAgentCount } from './topologies/agent-count.js';

@@ -85,6 +85,26 @@ export class MeshDeployment extends SwarmDeployment<'mesh'> {
         if (reply?.ok === true && reply.result.created + reply.result.updated > 0) committed.set(agent.id, now());
       }),
     );
+    const pulls = await this.pullAll();
+    for (const [origin, at] of committed) {
+      const arrivals = pulls.filter(({ node }) => node.agent.id !== origin).map(({ reports }) => reports.find((r) => r.origin === origin));
+      // Latency counts only when every live peer has the origin's commit.
+      if (arrivals.length > 0 && arrivals.every((r) => r?.reached === true)) this.latencies.push(Math.max(...arrivals.map((r) => r!.at)) - at);
+    }
+  }
+
+  /**
+   * An anti-entropy round without training: every live node pulls what it
+   * lacks from every live peer. Rounds do this after training; call it to
+   * settle the mesh before reading the memories, e.g. once agents that were
+   * down are back. Resolves with the patterns it moved.
+   */
+  async sync(): Promise<number> {
+    const pulls = await this.pullAll();
+    return pulls.reduce((n, { reports }) => n + reports.reduce((m, r) => m + r.patterns, 0), 0);
+  }
+
+  private async pullAll(): Promise<{ readonly node: MeshNode; readonly reports: readonly PulledFrom[] }[]> {
     const live = this.nodes.filter((node) => this.swarm.isLive(node.agent.id));
     const pulls = await Promise.all(
       live.map(async (node) => {
@@ -104,11 +124,7 @@ export class MeshDeployment extends SwarmDeployment<'mesh'> {
         }
       }
     }
-    for (const [origin, at] of committed) {
-      const arrivals = pulls.filter(({ node }) => node.agent.id !== origin).map(({ reports }) => reports.find((r) => r.origin === origin));
-      // Latency counts only when every live peer has the origin's commit.
-      if (arrivals.length > 0 && arrivals.every((r) => r?.reached === true)) this.latencies.push(Math.max(...arrivals.map((r) => r!.at)) - at);
-    }
+    return pulls;
   }
 
   protected async evaluate(episode: number): Promise<CurvePoint> {
