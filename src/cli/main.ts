@@ -2,12 +2,14 @@ import { Command, CommanderError } from 'commander';
 import { SwarmbankError } from '../errors.js';
 import { nonNegativeInteger } from './arguments.js';
 import { runSupervisionDemo } from './demo.js';
+import { doctorCommand } from './doctor.js';
+import { MEMORY_USAGE_ERRORS, memoryCommand } from './memory.js';
 import { runCommand } from './run.js';
 import { scenarioCommand } from './scenario.js';
 import { walkForwardCommand } from './walk-forward.js';
 
 /** Errors in what the user gave (a config, a file, an option): exit code 2, as for a bad flag. */
-const USAGE_ERRORS = new Set(['SCENARIO_CONFIG', 'DEPLOYMENT_CONFIG', 'CONFIG_FILE', 'WALK_FORWARD_OPTIONS', 'CSV_HEADER', 'CSV_BAD_ROWS', 'CSV_EMPTY', 'DATASET_UNAVAILABLE']);
+const USAGE_ERRORS = new Set([...MEMORY_USAGE_ERRORS, 'SCENARIO_CONFIG', 'DEPLOYMENT_CONFIG', 'CONFIG_FILE', 'WALK_FORWARD_OPTIONS', 'CSV_HEADER', 'CSV_BAD_ROWS', 'CSV_EMPTY', 'DATASET_UNAVAILABLE']);
 
 /** Runs the `swarmbank` command; resolves with the process exit code. */
 export async function main(argv: readonly string[]): Promise<number> {
@@ -31,10 +33,17 @@ export async function main(argv: readonly string[]): Promise<number> {
   program.addCommand(runCommand().copyInheritedSettings(program));
   program.addCommand(scenarioCommand().copyInheritedSettings(program));
   program.addCommand(walkForwardCommand().copyInheritedSettings(program));
+  // Commands that finish normally but report a failed check (doctor's symptoms, a replay that does not match) set the exit code through this.
+  let exitCode = 0;
+  const exit = (code: number): void => {
+    exitCode = Math.max(exitCode, code);
+  };
+  program.addCommand(memoryCommand({ exit }).copyInheritedSettings(program));
+  program.addCommand(doctorCommand({ exit }).copyInheritedSettings(program));
 
   try {
     await program.parseAsync([...argv]);
-    return 0;
+    return exitCode;
   } catch (error) {
     if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
     process.stderr.write(`swarmbank: ${error instanceof Error ? error.message : String(error)}\n`);
