@@ -283,6 +283,8 @@ export {
   type ChangesReply,
   type PredictionsMessage,
   type PredictionsReply,
+  type ConfigureMessage,
+  type ConfigureReply,
   type AgentMetrics,
 } from './agents/messages.js';
 export { AgentOptionsError, FeatureDimensionsError } from './agents/errors.js';
@@ -317,6 +319,10 @@ export type {
 export { DeploymentEvents, type DeploymentEvent, type DeploymentEventType, type DeploymentEventOf } from './topologies/events.js';
 export type { MarketSpec } from './topologies/market-feed.js';
 export { MeshDeployment, type MeshDecision } from './topologies/mesh.js';
+export { HierarchicalDeployment, type HierarchicalMetrics, type HierarchicalDeployOptions } from './topologies/hierarchical.js';
+export { RingDeployment, type RingMetrics } from './topologies/ring.js';
+export { AutoScaleDeployment, type AutoScaleMetrics, type AutoScaleOptions } from './topologies/auto-scale.js';
+export { vixLearningRate } from './topologies/auto-scale-vix.js';
 export { consensus } from './topologies/vote.js';
 export { deploy, deployable } from './topologies/deploy.js';
 export { withAgentCount } from './topologies/agent-count.js';

@@ -6,7 +6,7 @@ import type { FeatureSpace } from '../learning/features.js';
 import { PatternLearner, type PatternLearnerOptions } from '../learning/learner.js';
 import { decodeBundle, encodeBundle, exportBundle, importBundle } from '../memory/bundle.js';
 import { JournalError } from '../memory/errors.js';
-import { InvalidOptionError } from '../memory/options.js';
+import { InvalidOptionError, optionReader } from '../memory/options.js';
 import { outcomeDirection, scoredSteps, type Direction } from '../market/outcomes.js';
 import { consolidate } from '../memory/consolidation.js';
 import { distill, planDistillation } from '../memory/distill.js';
@@ -17,6 +17,7 @@ import type {
   AgentMessage,
   AgentMetrics,
   AgentReply,
+  ConfigureReply,
   EpisodeReply,
   EpisodeRequest,
   ExportMessage,
@@ -57,9 +58,27 @@ interface AgentStats {
   readonly lastEvalAccuracy: number | undefined;
 }
 
+/** The learning rate `configure` set in this incarnation, if any. */
+interface Tuning {
+  learningRate: number | undefined;
+}
+
+/** Settings whose learners take the configured rate: a reload (import, maintain) builds a new learner, which must not fall back to the options'. */
+function tuned(settings: SessionSettings, tuning: Tuning): SessionSettings {
+  return {
+    ...settings,
+    learner: async (memory) => {
+      const learner = await settings.learner(memory);
+      if (tuning.learningRate !== undefined) learner.setLearningRate?.(tuning.learningRate);
+      return learner;
+    },
+  };
+}
+
 interface AgentState {
   readonly incarnation: Incarnation;
   readonly stats: AgentStats;
+  readonly tuning: Tuning;
 }
 
 const NO_WORK: AgentStats = { episodesTrained: 0, episodesEvaluated: 0, refused: 0, lastTrainAccuracy: undefined, lastEvalAccuracy: undefined };
@@ -79,10 +98,13 @@ export function agent(options: AgentOptions): Behaviour<AgentMessage> {
   const settings = sessionSettings(options);
   const owned = isPatternMemory(options.memory) ? undefined : options.memory.path;
   return stateful<AgentState, AgentMessage>({
-    initialState: () => ({ incarnation: new Incarnation(settings), stats: NO_WORK }),
+    initialState: () => {
+      const tuning: Tuning = { learningRate: undefined };
+      return { incarnation: new Incarnation(tuned(settings, tuning)), stats: NO_WORK, tuning };
+    },
     receive: async (state, message, ctx) => {
-      const stats = await state.incarnation.run((session) => handle(session, state.stats, message, options, ctx));
-      return { incarnation: state.incarnation, stats };
+      const stats = await state.incarnation.run((session) => handle(session, state.stats, message, options, ctx, state.tuning));
+      return { ...state, stats };
     },
     onStop: (state) => {
       const closed = state.incarnation.end();
@@ -121,6 +143,7 @@ async function handle(
   message: AgentMessage,
   options: AgentOptions,
   ctx: ActorContext<AgentMessage>,
+  tuning: Tuning,
 ): Promise<AgentStats> {
   switch (message.type) {
     case 'train':
@@ -144,6 +167,11 @@ async function handle(
     case 'predictions': {
       const { type: _type, replyTo, ...request } = message;
       return answer(stats, replyTo, () => predictions(session, request, options.space));
+    }
+    case 'configure': {
+      const reply = session.learner.setLearningRate === undefined ? UNSUPPORTED_RATE : await attempt(async () => configure(session, tuning, message.learningRate));
+      dispatch(message.replyTo, reply);
+      return reply.ok ? stats : refused(stats);
     }
     case 'metrics':
       dispatch(message.replyTo, metrics(session, stats, options.id, ctx.incarnation));
@@ -245,6 +273,16 @@ async function maintain(session: AgentSession, message: MaintainMessage) {
   const distilled = message.distill && (await distill(memory, message.distill));
   if (consolidated !== undefined || distilled !== undefined) await session.reload();
   return { ...(distilled === undefined ? {} : { distilled }), ...(consolidated === undefined ? {} : { consolidated }) };
+}
+
+const UNSUPPORTED_RATE: ConfigureReply = { ok: false, error: { code: 'UNSUPPORTED', message: "configure: the agent's learner has no learning rate to change" } };
+
+/** Checked as the learner's option is, but refused as bad input rather than thrown, so the agent carries on. */
+async function configure(session: AgentSession, tuning: Tuning, rate: number) {
+  const learningRate = optionReader('configure').number('learningRate', rate, 0, 1, true);
+  session.learner.setLearningRate?.(learningRate);
+  tuning.learningRate = learningRate;
+  return { learningRate };
 }
 
 async function changesSince(session: AgentSession, since: number, id: string) {

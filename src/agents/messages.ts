@@ -80,6 +80,18 @@ export interface PredictionsMessage extends EpisodeRequest {
   readonly replyTo: ActorRef<PredictionsReply>;
 }
 
+/**
+ * Changes the learner's learning rate from the next episode on, for the
+ * rest of this incarnation (a restarted agent starts again from the rate it
+ * was spawned with). Refused when the rate is out of the learner's range,
+ * or when the agent's learner has no learning rate to change.
+ */
+export interface ConfigureMessage {
+  readonly type: 'configure';
+  readonly learningRate: number;
+  readonly replyTo: ActorRef<ConfigureReply>;
+}
+
 export interface MetricsMessage {
   readonly type: 'metrics';
   readonly replyTo: ActorRef<AgentMetrics>;
@@ -94,6 +106,7 @@ export type AgentMessage =
   | MaintainMessage
   | ChangesMessage
   | PredictionsMessage
+  | ConfigureMessage
   | MetricsMessage;
 
 /**
@@ -107,6 +120,8 @@ export type AgentRefusalCode =
   | 'EPISODE_OPTIONS'
   | 'MARKET_OPTIONS'
   | 'INVALID_OPTION'
+  /** The learner cannot do what was asked (a `configure` of a learner without a learning rate). */
+  | 'UNSUPPORTED'
   | BundleErrorCode;
 
 /** Plain data rather than an Error, so that a reply can cross a process boundary as it is. */
@@ -141,6 +156,8 @@ export type PredictionsReply = AgentReply<{
   /** −1, 0 (flat) or 1 per step. */
   readonly directions: readonly Direction[];
 }>;
+/** The learning rate now in effect. */
+export type ConfigureReply = AgentReply<{ readonly learningRate: number }>;
 export type MaintainReply = AgentReply<{ readonly distilled?: DistillResult; readonly consolidated?: ConsolidationResult }>;
 
 export interface AgentMetrics {

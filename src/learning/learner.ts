@@ -41,6 +41,8 @@ export interface Learner {
   exportPatterns(): PatternInput[];
   /** Makes the changes learned since the last commit durable; called once per training episode. */
   commit?(): Promise<void>;
+  /** Changes the step size from the next observation on; a learner without a learning rate leaves this out. */
+  setLearningRate?(rate: number): void;
 }
 
 export interface PatternLearnerOptions {
@@ -124,7 +126,7 @@ interface WorkingPattern {
  */
 export class PatternLearner implements Learner {
   readonly featureSpaceId: string;
-  readonly learningRate: number;
+  private rate: number;
   private readonly patterns = new Map<string, WorkingPattern>();
   private readonly dirty = new Set<string>();
   private nextId = 0;
@@ -140,7 +142,7 @@ export class PatternLearner implements Learner {
     private readonly minEdge: number,
   ) {
     this.featureSpaceId = space.id;
-    this.learningRate = learningRate;
+    this.rate = learningRate;
   }
 
   /**
@@ -151,10 +153,7 @@ export class PatternLearner implements Learner {
    */
   static async open(options: PatternLearnerOptions): Promise<PatternLearner> {
     const { space, memory } = options;
-    const learningRate = options.learningRate ?? 0.02;
-    if (!(Number.isFinite(learningRate) && learningRate > 0 && learningRate <= 1)) {
-      throw new LearnerConfigError('LEARNER_CONFIG', 'learningRate', `must be in (0, 1], got ${learningRate}`);
-    }
+    const learningRate = checkLearningRate(options.learningRate ?? 0.02);
     const k = options.k ?? 7;
     if (!Number.isInteger(k) || k < 1) throw new LearnerConfigError('LEARNER_CONFIG', 'k', `must be a positive integer, got ${k}`);
     const similarityThreshold = options.similarityThreshold ?? 0.9;
@@ -176,6 +175,18 @@ export class PatternLearner implements Learner {
     const learner = new PatternLearner(space, index, memory, agentId, learningRate, k, similarityThreshold, minEdge);
     if (memory !== undefined) for (const pattern of memory.iterate()) learner.load(pattern);
     return learner;
+  }
+
+  get learningRate(): number {
+    return this.rate;
+  }
+
+  /**
+   * Changes the step size of the updates that follow (what is already
+   * learned stays as it is), checked as the `learningRate` option is: in (0, 1].
+   */
+  setLearningRate(rate: number): void {
+    this.rate = checkLearningRate(rate);
   }
 
   get size(): number {
@@ -239,7 +250,7 @@ export class PatternLearner implements Learner {
     const hit = pattern.outcome === observed;
     pattern.support += 1;
     if (hit) pattern.successes += 1;
-    const step = pattern.plasticity * Math.max(this.learningRate, 1 / (pattern.support + 2));
+    const step = pattern.plasticity * Math.max(this.rate, 1 / (pattern.support + 2));
     pattern.confidence = clamp01(pattern.confidence + step * ((hit ? 1 : 0) - pattern.confidence));
     if (hit) {
       const e = pattern.embedding;
@@ -309,6 +320,11 @@ export class PatternLearner implements Learner {
 
 const FLAT: Prediction = { direction: 0, confidence: 0, position: 'flat' };
 const NOTHING: LearnResult = { created: [], updated: [] };
+
+function checkLearningRate(rate: number): number {
+  if (!(Number.isFinite(rate) && rate > 0 && rate <= 1)) throw new LearnerConfigError('LEARNER_CONFIG', 'learningRate', `must be in (0, 1], got ${rate}`);
+  return rate;
+}
 
 function clamp01(value: number): number {
   return Math.min(1, Math.max(0, value));

@@ -177,11 +177,17 @@ async function scale(config: DeploymentConfig, seed: number, sizes: readonly num
   return { tried, msPerEpisode, largestAgents };
 }
 
-/** The topology's own sync figure: replication in a mesh; none where knowledge does not travel between agents by sync. */
+/**
+ * The topology's own sync figure: replication in a mesh, aggregation at the
+ * leader in a hierarchy; none where knowledge does not travel between agents
+ * by a sync of its own.
+ */
 function syncLatencyOf(metrics: DeploymentMetrics): LatencySummary | null {
   switch (metrics.topology) {
     case 'mesh':
       return (metrics as DeploymentMetrics<'mesh'>).topologyMetrics.syncLatency;
+    case 'hierarchical':
+      return (metrics as DeploymentMetrics<'hierarchical'>).topologyMetrics.aggregationLatency;
     default:
       return null;
   }

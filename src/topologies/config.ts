@@ -41,6 +41,8 @@ export const hierarchicalSchema = z.strictObject({
   workers: z
     .strictObject({ count: agents.default(4), learningRate: learningRate.default(0.01), memorySize: memorySize.default(10_000) })
     .default({ count: 4, learningRate: 0.01, memorySize: 10_000 }),
+  /** A standby leader kept in step with the leader, which takes over when the leader goes down. */
+  standby: z.boolean().default(false),
 });
 
 export const ringSchema = z.strictObject({

@@ -1,11 +1,17 @@
 import { DeploymentConfigError, parseDeploymentConfig, type DeploymentConfig, type TopologyConfigs, type TopologyName } from './config.js';
 import type { Deployment, DeployOptions } from './deployment.js';
+import { AutoScaleDeployment } from './auto-scale.js';
+import { HierarchicalDeployment } from './hierarchical.js';
 import { MeshDeployment } from './mesh.js';
+import { RingDeployment } from './ring.js';
 
 type Factories = { readonly [T in TopologyName]?: (config: TopologyConfigs[T], options: DeployOptions) => Deployment<T> };
 
 const FACTORIES: Factories = {
   mesh: (config, options) => MeshDeployment.create(config, options),
+  hierarchical: (config, options) => HierarchicalDeployment.create(config, options),
+  ring: (config, options) => RingDeployment.create(config, options),
+  'auto-scale': (config, options) => AutoScaleDeployment.create(config, options),
 };
 
 /**

@@ -69,9 +69,9 @@ export interface TopologyMetrics {
     readonly abstentions: number;
     readonly abstentionRate: number;
   };
-  readonly hierarchical: Record<string, unknown>;
-  readonly ring: Record<string, unknown>;
-  readonly 'auto-scale': Record<string, unknown>;
+  readonly hierarchical: import('./hierarchical.js').HierarchicalMetrics;
+  readonly ring: import('./ring.js').RingMetrics;
+  readonly 'auto-scale': import('./auto-scale.js').AutoScaleMetrics;
   readonly 'multi-strategy': Record<string, unknown>;
   readonly 'blue-green': Record<string, unknown>;
 }
