@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { SwarmbankError } from '../errors.js';
 import { nonNegativeInteger } from './arguments.js';
+import { compareCommand } from './compare.js';
 import { runSupervisionDemo } from './demo.js';
 import { doctorCommand } from './doctor.js';
 import { MEMORY_USAGE_ERRORS, memoryCommand } from './memory.js';
@@ -31,6 +32,7 @@ export async function main(argv: readonly string[]): Promise<number> {
 
   // addCommand does not pass exitOverride and configureOutput on: without them a bad flag would exit the process itself.
   program.addCommand(runCommand().copyInheritedSettings(program));
+  program.addCommand(compareCommand().copyInheritedSettings(program));
   program.addCommand(scenarioCommand().copyInheritedSettings(program));
   program.addCommand(walkForwardCommand().copyInheritedSettings(program));
   // Commands that finish normally but report a failed check (doctor's symptoms, a replay that does not match) set the exit code through this.
