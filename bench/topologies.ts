@@ -1,6 +1,6 @@
 import { withAgentCount } from '../src/topologies/agent-count.js';
 import { parseDeploymentConfig, TOPOLOGIES, type TopologyName } from '../src/topologies/config.js';
-import { deploy, deployable } from '../src/topologies/deploy.js';
+import { deploy } from '../src/topologies/deploy.js';
 
 /**
  * Each topology at 5, 20 and 100 agents (`--quick`: 5 and 20): wall time
@@ -33,7 +33,7 @@ export async function run(args: readonly string[] = []): Promise<void> {
   const sizes = quick ? [5, 20] : [5, 20, 100];
   const episodes = quick ? 2 : 3;
   const rows: Row[] = [];
-  for (const topology of TOPOLOGIES.filter(deployable)) {
+  for (const topology of TOPOLOGIES) {
     const base = parseDeploymentConfig({ topology });
     const counts = topology === 'multi-strategy' ? [0] : sizes;
     let smallest: number | undefined;

@@ -323,8 +323,14 @@ export { HierarchicalDeployment, type HierarchicalMetrics, type HierarchicalDepl
 export { RingDeployment, type RingMetrics } from './topologies/ring.js';
 export { AutoScaleDeployment, type AutoScaleMetrics, type AutoScaleOptions } from './topologies/auto-scale.js';
 export { vixLearningRate } from './topologies/auto-scale-vix.js';
+export { MultiStrategyDeployment, type MultiStrategyMetrics } from './topologies/multi-strategy.js';
+export { BlueGreenDeployment, type BlueGreenMetrics, type ABTestReport } from './topologies/blue-green.js';
+export { VERSIONS, UnknownVersionError, type VersionConfig } from './topologies/blue-green-versions.js';
+export type { Decision, Group } from './topologies/router.js';
+export type { TrafficCounts } from './topologies/blue-green-client.js';
+export { STRATEGIES, MARKET_CONDITIONS, type Strategy } from './topologies/strategies.js';
 export { consensus } from './topologies/vote.js';
-export { deploy, deployable } from './topologies/deploy.js';
+export { deploy } from './topologies/deploy.js';
 export { withAgentCount } from './topologies/agent-count.js';
 export {
   compare,

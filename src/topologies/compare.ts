@@ -1,6 +1,6 @@
 import { withAgentCount } from './agent-count.js';
 import { parseDeploymentConfig, TOPOLOGIES, type DeploymentConfig, type TopologyName } from './config.js';
-import { deploy, deployable } from './deploy.js';
+import { deploy } from './deploy.js';
 import type { DeploymentMetrics, DeployOptions, LatencySummary } from './deployment.js';
 
 /** The reference's benchmark row for a topology, as it states it (claims never measured). */
@@ -101,7 +101,7 @@ export async function compare(options: CompareOptions = {}): Promise<ComparisonR
   const market = { evalEpisodes: quick ? 4 : 8 };
   const scaleSizes = quick ? [5, 10] : [5, 20, 50];
   const results: TopologyComparison[] = [];
-  for (const topology of options.topologies ?? TOPOLOGIES.filter(deployable)) {
+  for (const topology of options.topologies ?? TOPOLOGIES) {
     const config = parseDeploymentConfig({ topology });
     const deployOptions: DeployOptions = { seed, market, maxEpisodes: episodes };
 

@@ -72,8 +72,8 @@ export interface TopologyMetrics {
   readonly hierarchical: import('./hierarchical.js').HierarchicalMetrics;
   readonly ring: import('./ring.js').RingMetrics;
   readonly 'auto-scale': import('./auto-scale.js').AutoScaleMetrics;
-  readonly 'multi-strategy': Record<string, unknown>;
-  readonly 'blue-green': Record<string, unknown>;
+  readonly 'multi-strategy': import('./multi-strategy.js').MultiStrategyMetrics;
+  readonly 'blue-green': import('./blue-green.js').BlueGreenMetrics;
 }
 
 /**

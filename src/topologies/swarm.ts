@@ -34,6 +34,8 @@ export interface AgentSpec {
   /** `memorySize` of the configs: the most patterns the agent's memory keeps. */
   readonly capacity?: number;
   readonly supervision?: SupervisionPolicy;
+  /** This agent's own learner (a strategy's, a version's), over the deployment's choice. */
+  readonly learner?: LearnerFactory;
 }
 
 /** Enough to send an agent a request: its id (for liveness) and its ref. */
@@ -122,7 +124,7 @@ export class Swarm {
         space: this.options.space,
         memory: { path: dir, ...(spec.capacity === undefined ? {} : { capacity: spec.capacity }) },
         learningRate: spec.learningRate,
-        ...(this.options.learner === undefined ? {} : { learner: this.options.learner({ id: spec.id, learningRate: spec.learningRate }) }),
+        ...learnerOf(spec, this.options.learner),
       }),
       { name: spec.id, ...(spec.supervision === undefined ? {} : { supervision: spec.supervision }) },
     );
@@ -222,4 +224,9 @@ export class Swarm {
   close(): void {
     this.unsubscribe();
   }
+}
+
+function learnerOf(spec: AgentSpec, choice: LearnerChoice | undefined): { learner?: LearnerFactory } {
+  if (spec.learner !== undefined) return { learner: spec.learner };
+  return choice === undefined ? {} : { learner: choice({ id: spec.id, learningRate: spec.learningRate }) };
 }
