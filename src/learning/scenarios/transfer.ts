@@ -43,6 +43,7 @@ export async function runTransfer(input: TransferInput = {}, options: ScenarioRu
     const baseline = summarizeRun(coldCurve.curve, config.convergenceTarget, config.convergenceWindow, cold.memory.count(), coldCurve.trainingMs);
 
     const faster = speedup(run.convergenceEpisode, baseline.convergenceEpisode);
+    const fasterNearOracle = speedup(run.nearOracleEpisode, baseline.nearOracleEpisode);
     const claims = REFERENCE_CLAIMS.transfer;
     return {
       scenario: 'transfer',
@@ -52,13 +53,15 @@ export async function runTransfer(input: TransferInput = {}, options: ScenarioRu
       claims: [
         checkClaim(claims.convergence, run.convergenceEpisode),
         checkClaim(claims.speedup, faster),
+        // The reference's target of 0.7 is met at once on this market; how soon each gets close to the best possible tells them apart.
+        checkClaim(claims.speedupNearOracle, fasterNearOracle),
         checkClaim(claims.accuracy, run.accuracy),
         checkClaim(claims.duration, transferMs / 1000),
       ],
       details: {
         baseline,
         speedup: faster,
-        nearOracleSpeedup: speedup(run.nearOracleEpisode, baseline.nearOracleEpisode),
+        nearOracleSpeedup: fasterNearOracle,
         sourcePatterns: source.memory.count(),
         transferred: imported.imported.length,
         skipped: imported.skipped.length,

@@ -36,6 +36,7 @@ export async function runWarmStart(input: WarmStartInput = {}, options: Scenario
     const baseline = summarizeRun(coldCurve.curve, config.convergenceTarget, config.convergenceWindow, cold.memory.count(), coldCurve.trainingMs);
 
     const faster = speedup(run.convergenceEpisode, baseline.convergenceEpisode);
+    const fasterNearOracle = speedup(run.nearOracleEpisode, baseline.nearOracleEpisode);
     const claims = REFERENCE_CLAIMS['warm-start'];
     return {
       scenario: 'warm-start',
@@ -45,13 +46,15 @@ export async function runWarmStart(input: WarmStartInput = {}, options: Scenario
       claims: [
         checkClaim(claims.convergence, run.convergenceEpisode),
         checkClaim(claims.speedup, faster),
+        // The reference's target of 0.7 is met at once on this market; how soon each gets close to the best possible tells them apart.
+        checkClaim(claims.speedupNearOracle, fasterNearOracle),
         checkClaim(claims.accuracy, run.accuracy),
         checkClaim(claims.duration, run.trainingMs / 1000),
       ],
       details: {
         baseline,
         speedup: faster,
-        nearOracleSpeedup: speedup(run.nearOracleEpisode, baseline.nearOracleEpisode),
+        nearOracleSpeedup: fasterNearOracle,
         libraryPatterns: library.memory.count(),
         preloaded: imported.length,
         startAccuracy: start.accuracy,
