@@ -67,6 +67,12 @@ export interface AutoScaleMetrics {
   readonly checks: readonly ScalingCheck[];
   /** Agents that trained in each episode; index 0 is episode 1. */
   readonly agentsPerEpisode: readonly number[];
+  /**
+   * The swarm's VIX-like index in each episode (index 0 is episode 1): the mean over the agents that trained of
+   * their stream's index over the episode's bars; NaN while the index's own window fills. Each window's mean is
+   * in its check (`checks[i].vix`), which the optional `vix` triggers read.
+   */
+  readonly vixPerEpisode: readonly number[];
   readonly peakAgents: number;
   /** Per agent, the learning rate it trained each episode with. */
   readonly learningRates: Readonly<Record<string, readonly { readonly episode: number; readonly learningRate: number; readonly vix: number }[]>>;
@@ -85,6 +91,14 @@ export interface AutoScaleMetrics {
  * of it; nothing within the cooldown of the last decision; never more than
  * `maxAgents` nor fewer than `initialAgents`.
  *
+ * Ours, not the reference's: `scaleUpTrigger.vix` and `scaleDownTrigger.vix`
+ * also scale up when the window's mean VIX-like index is at or above the
+ * first, and down when it is at or below the second. The reference triggers
+ * do not see a volatility regime (the features are normalized by realized
+ * volatility); the index does. The deployment tells the scaler, after each
+ * episode, the mean index over the bars the agents have just trained on —
+ * data already seen, no look-ahead.
+ *
  * A new agent warm-starts from the shared knowledge: every live agent's
  * patterns are imported into it before it trains. A retired agent first
  * hands its patterns to every remaining agent, then is stopped for good.
@@ -99,6 +113,7 @@ export class AutoScaleDeployment extends SwarmDeployment<'auto-scale'> {
   private readonly decisions: ScalingDecision[] = [];
   private readonly checks: ScalingCheck[] = [];
   private readonly agentsPerEpisode: number[] = [];
+  private readonly vixPerEpisode: number[] = [];
   private readonly rates = new Map<string, { episode: number; learningRate: number; vix: number }[]>();
   private spawned = 0;
 
@@ -112,6 +127,8 @@ export class AutoScaleDeployment extends SwarmDeployment<'auto-scale'> {
       maxAgents: config.maxAgents,
       newPatterns: config.scaleUpTrigger.newPatterns,
       memoryReduction: config.scaleDownTrigger.memoryReduction,
+      ...(config.scaleUpTrigger.vix === undefined ? {} : { vixUp: config.scaleUpTrigger.vix }),
+      ...(config.scaleDownTrigger.vix === undefined ? {} : { vixDown: config.scaleDownTrigger.vix }),
       window: this.tuning.window,
       cooldown: this.tuning.cooldown,
       distill: this.tuning.distill,
@@ -134,12 +151,17 @@ export class AutoScaleDeployment extends SwarmDeployment<'auto-scale'> {
     const replies = await Promise.all(live.map((agent) => this.swarm.train(agent, this.feed.episode(agent.id, episode), episode)));
     const created = replies.reduce((sum, reply) => sum + (reply?.ok === true ? reply.result.created : 0), 0);
     this.agentsPerEpisode.push(live.length);
+    // The index over the bars just trained on: known now, so the scaler reads no future.
+    const vix = meanOfKnown(live.map((agent) => this.feed.vix(agent.id, episode)));
+    this.vixPerEpisode.push(vix);
     const agents = this.swarm.live().map(({ id, ref }) => ({ id, ref }));
     this.swarm.count(1);
     // A scaler that fails (and is restarted by supervision) or does not answer in time decides nothing this episode.
-    const verdict: ScalingVerdict = await ask(this.scalerRef, (replyTo: ActorRef<ScalingVerdict>) => ({ type: 'observe', episode, created, agents, replyTo }), this.timeout).catch(
-      () => ({}),
-    );
+    const verdict: ScalingVerdict = await ask(
+      this.scalerRef,
+      (replyTo: ActorRef<ScalingVerdict>) => ({ type: 'observe', episode, created, vix, agents, replyTo }),
+      this.timeout,
+    ).catch(() => ({}));
     if (verdict.check !== undefined) this.checks.push(verdict.check);
     if (verdict.decision?.direction === 'up') await this.scaleUp(episode, verdict.decision.cause);
     if (verdict.decision?.direction === 'down') await this.scaleDown(episode, verdict.decision.cause);
@@ -258,11 +280,18 @@ export class AutoScaleDeployment extends SwarmDeployment<'auto-scale'> {
       decisions: [...this.decisions],
       checks: [...this.checks],
       agentsPerEpisode: [...this.agentsPerEpisode],
+      vixPerEpisode: [...this.vixPerEpisode],
       peakAgents: Math.max(this.config.initialAgents, ...this.agentsPerEpisode, ...this.decisions.map((d) => d.agents)),
       learningRates,
       maxLearningRate: all.length === 0 ? Number.NaN : Math.max(...all),
     };
   }
+}
+
+/** Mean of the finite values; NaN if there are none. */
+function meanOfKnown(xs: readonly number[]): number {
+  const known = xs.filter(Number.isFinite);
+  return known.length === 0 ? Number.NaN : known.reduce((a, b) => a + b, 0) / known.length;
 }
 
 /** One pattern per id — agents hold copies of each other's after warm starts and hand-overs — the newest version of each. */

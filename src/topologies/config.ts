@@ -58,11 +58,30 @@ export const autoScaleSchema = z
     topology: z.literal('auto-scale'),
     initialAgents: agents.default(2),
     maxAgents: agents.default(10),
-    scaleUpTrigger: z.strictObject({ newPatterns: z.number().int().min(1) }).default({ newPatterns: 20 }),
-    scaleDownTrigger: z.strictObject({ memoryReduction: z.number().gt(0).lt(1) }).default({ memoryReduction: 0.3 }),
+    scaleUpTrigger: z
+      .strictObject({
+        newPatterns: z.number().int().min(1),
+        /**
+         * Ours, not the reference's: also scale up when the window's mean VIX-like index is at or above this.
+         * The reference triggers cannot see a volatility regime (the features are volatility-normalized).
+         */
+        vix: z.number().gt(0).optional(),
+      })
+      .default({ newPatterns: 20 }),
+    scaleDownTrigger: z
+      .strictObject({
+        memoryReduction: z.number().gt(0).lt(1),
+        /** Ours, not the reference's: also scale down when the window's mean VIX-like index is at or below this. */
+        vix: z.number().gt(0).optional(),
+      })
+      .default({ memoryReduction: 0.3 }),
     vixAdaptation: z.boolean().default(true),
   })
-  .refine((c) => c.maxAgents >= c.initialAgents, { message: 'must be at least initialAgents', path: ['maxAgents'] });
+  .refine((c) => c.maxAgents >= c.initialAgents, { message: 'must be at least initialAgents', path: ['maxAgents'] })
+  .refine((c) => c.scaleUpTrigger.vix === undefined || c.scaleDownTrigger.vix === undefined || c.scaleDownTrigger.vix < c.scaleUpTrigger.vix, {
+    message: 'must be below scaleUpTrigger.vix, or the swarm would scale up and down on the same index',
+    path: ['scaleDownTrigger', 'vix'],
+  });
 
 export const multiStrategySchema = z.strictObject({
   topology: z.literal('multi-strategy'),

@@ -20,6 +20,10 @@ export interface ScalingPolicy {
   readonly newPatterns: number;
   /** Scale down when distilling what the agents learned in the last window removes at least this share of it. */
   readonly memoryReduction: number;
+  /** Ours, not the reference's: also scale up when the window's mean VIX-like index is at or above this. */
+  readonly vixUp?: number;
+  /** Ours, not the reference's: also scale down when the window's mean VIX-like index is at or below this (below `vixUp`). */
+  readonly vixDown?: number;
   /** Episodes per window: the scaler measures, and may decide, once per window. */
   readonly window: number;
   /** Episodes after a decision during which no other is taken. */
@@ -38,6 +42,11 @@ export interface ScalingCheck {
   readonly memoryReduction: number;
   /** Patterns the window's distillation started from. */
   readonly distilled: number;
+  /**
+   * Mean of the VIX-like index over the window: per episode, the mean over the agents that trained of their
+   * stream's index over the episode's bars (bars they had trained on: no look-ahead); NaN when none was known.
+   */
+  readonly vix: number;
 }
 
 export type ScalingDirection = 'up' | 'down';
@@ -54,18 +63,22 @@ export type ScalerMessage =
       readonly episode: number;
       /** Patterns the agents created this episode, summed. */
       readonly created: number;
+      /** Mean VIX-like index over the episode's bars of the streams the agents trained on; NaN if unknown. */
+      readonly vix?: number;
       /** The live agents, to distil what they learned when a window ends. */
       readonly agents: readonly AgentAddress[];
       readonly replyTo: ActorRef<ScalingVerdict>;
     }
   /** Journaled: an episode's count, within a window. */
-  | { readonly type: 'observed'; readonly created: number }
+  | { readonly type: 'observed'; readonly created: number; readonly vix?: number }
   /** Journaled: a window ended, with a decision or not, its patterns distilled up to `marks`. */
   | { readonly type: 'checked'; readonly episode: number; readonly decided: boolean; readonly marks: Readonly<Record<string, number>> };
 
 interface ScalerState {
   /** Patterns created per episode observed since the window began. */
   readonly window: readonly number[];
+  /** The VIX-like index per episode observed since the window began (NaN where unknown). */
+  readonly vix?: readonly number[];
   /** Episode of the last decision. */
   readonly lastDecision: number | undefined;
   /** Per agent, the journal sequence number up to which its patterns were distilled already. */
@@ -85,18 +98,35 @@ interface ScalerState {
  * - never within `cooldown` episodes of the last decision, so a decision's
  *   own effects (a new agent's first patterns, a warm start's duplicates)
  *   cannot reverse it at once.
+ *
+ * Ours, not the reference's: with `vixUp`, also up when the window's mean
+ * VIX-like index is at or above it; with `vixDown`, also down when it is at
+ * or below it. The reference triggers are blind to a volatility regime —
+ * the features are normalized by realized volatility, so a turbulent market
+ * shows the learners no more new patterns than a calm one — and the index
+ * is what sees it. Up still wins over down, and the cooldown and bounds
+ * hold for every trigger alike. The cause names every trigger that fired,
+ * with its figures.
  */
 export function decideScaling(policy: ScalingPolicy, check: ScalingCheck, lastDecision: number | undefined): ScalingVerdict['decision'] {
   if (lastDecision !== undefined && check.episode - lastDecision < policy.cooldown) return undefined;
-  if (check.newPatterns >= policy.newPatterns && check.agents < policy.maxAgents) {
-    return { direction: 'up', cause: `new patterns: ${check.newPatterns} in the last ${policy.window} episodes ≥ ${policy.newPatterns}` };
+  const vix = (x: number) => x.toFixed(1);
+  if (check.agents < policy.maxAgents) {
+    const causes: string[] = [];
+    if (check.newPatterns >= policy.newPatterns) causes.push(`new patterns: ${check.newPatterns} in the last ${policy.window} episodes ≥ ${policy.newPatterns}`);
+    if (policy.vixUp !== undefined && check.vix >= policy.vixUp) causes.push(`VIX: mean ${vix(check.vix)} over the last ${policy.window} episodes ≥ ${vix(policy.vixUp)}`);
+    if (causes.length > 0) return { direction: 'up', cause: causes.join('; ') };
   }
-  if (check.memoryReduction >= policy.memoryReduction && check.agents > policy.initialAgents) {
+  if (check.agents > policy.initialAgents) {
     const share = (x: number) => `${(100 * x).toFixed(1)}%`;
-    return {
-      direction: 'down',
-      cause: `memory reduction: distillation removed ${share(check.memoryReduction)} of the ${check.distilled} patterns learned in the last ${policy.window} episodes ≥ ${share(policy.memoryReduction)}`,
-    };
+    const causes: string[] = [];
+    if (check.memoryReduction >= policy.memoryReduction) {
+      causes.push(
+        `memory reduction: distillation removed ${share(check.memoryReduction)} of the ${check.distilled} patterns learned in the last ${policy.window} episodes ≥ ${share(policy.memoryReduction)}`,
+      );
+    }
+    if (policy.vixDown !== undefined && check.vix <= policy.vixDown) causes.push(`VIX: mean ${vix(check.vix)} over the last ${policy.window} episodes ≤ ${vix(policy.vixDown)}`);
+    if (causes.length > 0) return { direction: 'down', cause: causes.join('; ') };
   }
   return undefined;
 }
@@ -138,15 +168,16 @@ export function scaler(options: ScalerOptions, name = 'scaler'): Behaviour<Scale
   return persistent<ScalerState, ScalerMessage>({
     persistenceKey: `scaler/${name}`,
     snapshotEvery: 500,
-    initialState: { window: [], lastDecision: undefined, marks: {} },
+    initialState: { window: [], vix: [], lastDecision: undefined, marks: {} },
     receive: async (state, message, ctx) => {
-      if (message.type === 'observed') return { ...state, window: [...state.window, message.created] };
-      if (message.type === 'checked') return { window: [], lastDecision: message.decided ? message.episode : state.lastDecision, marks: message.marks };
+      const vix = [...(state.vix ?? []), ...(message.type === 'checked' ? [] : [message.vix ?? Number.NaN])];
+      if (message.type === 'observed') return { ...state, window: [...state.window, message.created], vix };
+      if (message.type === 'checked') return { window: [], vix: [], lastDecision: message.decided ? message.episode : state.lastDecision, marks: message.marks };
       const window = [...state.window, message.created];
       if (message.episode % policy.window !== 0) {
-        await ctx.persist({ type: 'observed', created: message.created });
+        await ctx.persist({ type: 'observed', created: message.created, vix: message.vix ?? Number.NaN });
         dispatch(message.replyTo, {});
-        return { ...state, window };
+        return { ...state, window, vix };
       }
       const { patterns, marks } = await learnedLately(message.agents, state.marks, options);
       const distilled = await distil(patterns, message.episode, options, ctx);
@@ -156,13 +187,20 @@ export function scaler(options: ScalerOptions, name = 'scaler'): Behaviour<Scale
         newPatterns: window.reduce((a, b) => a + b, 0),
         memoryReduction: distilled.before === 0 ? Number.NaN : 1 - distilled.after / distilled.before,
         distilled: distilled.before,
+        vix: meanOfKnown(vix),
       };
       const decision = decideScaling(policy, check, state.lastDecision);
       await ctx.persist({ type: 'checked', episode: message.episode, decided: decision !== undefined, marks });
       dispatch(message.replyTo, decision === undefined ? { check } : { check, decision });
-      return { window: [], lastDecision: decision === undefined ? state.lastDecision : message.episode, marks };
+      return { window: [], vix: [], lastDecision: decision === undefined ? state.lastDecision : message.episode, marks };
     },
   });
+}
+
+/** Mean of the finite values; NaN if there are none. */
+function meanOfKnown(xs: readonly number[]): number {
+  const known = xs.filter(Number.isFinite);
+  return known.length === 0 ? Number.NaN : known.reduce((a, b) => a + b, 0) / known.length;
 }
 
 /** The patterns each agent originated or changed since the scaler's mark for it, and the marks moved past them. */

@@ -1,4 +1,5 @@
 import { describe, expect, expectTypeOf, it } from 'vitest';
+import { featureSpace } from '../../src/learning/features.js';
 import { volatilityRegimeChange } from '../../src/market/volatility-profile.js';
 import { AutoScaleDeployment, DEFAULT_AUTO_SCALE_TUNING, type AutoScaleMetrics } from '../../src/topologies/auto-scale.js';
 import { DEFAULT_VIX_LEARNING_RATE, vixLearningRate } from '../../src/topologies/auto-scale-vix.js';
@@ -24,7 +25,7 @@ const policy: ScalingPolicy = {
   cooldown: 8,
   distill: DEFAULT_AUTO_SCALE_TUNING.distill,
 };
-const check = (over: Partial<ScalingCheck>): ScalingCheck => ({ episode: 20, agents: 3, newPatterns: 0, memoryReduction: 0, distilled: 100, ...over });
+const check = (over: Partial<ScalingCheck>): ScalingCheck => ({ episode: 20, agents: 3, newPatterns: 0, memoryReduction: 0, distilled: 100, vix: Number.NaN, ...over });
 
 describe('auto-scale rule', () => {
   it('scales up when the window’s new patterns reach the trigger, but never past maxAgents', () => {
@@ -43,6 +44,23 @@ describe('auto-scale rule', () => {
   it('grows rather than shrinks while the agents still find new patterns, and shrinks at maxAgents', () => {
     expect(decideScaling(policy, check({ newPatterns: 200, memoryReduction: 0.5 }), undefined)?.direction).toBe('up');
     expect(decideScaling(policy, check({ newPatterns: 200, memoryReduction: 0.5, agents: 4 }), undefined)?.direction).toBe('down');
+  });
+
+  it('with vix triggers (ours), also scales up at or above the up level and down at or below the down level, saying which trigger fired', () => {
+    const vix = { ...policy, vixUp: 60, vixDown: 40 };
+    expect(decideScaling(vix, check({ vix: 60 }), undefined)).toEqual({ direction: 'up', cause: 'VIX: mean 60.0 over the last 4 episodes ≥ 60.0' });
+    expect(decideScaling(vix, check({ vix: 59.9 }), undefined)).toBeUndefined();
+    expect(decideScaling(vix, check({ vix: 40 }), undefined)).toEqual({ direction: 'down', cause: 'VIX: mean 40.0 over the last 4 episodes ≤ 40.0' });
+    expect(decideScaling(vix, check({ vix: Number.NaN }), undefined)).toBeUndefined();
+    // Both up triggers at once: the cause names both, with their figures.
+    expect(decideScaling(vix, check({ vix: 75.25, newPatterns: 100 }), undefined)?.cause).toBe('new patterns: 100 in the last 4 episodes ≥ 100; VIX: mean 75.3 over the last 4 episodes ≥ 60.0');
+    // Bounds and cooldown hold for them as for the reference triggers.
+    expect(decideScaling(vix, check({ vix: 200, agents: 4 }), undefined)).toBeUndefined();
+    expect(decideScaling(vix, check({ vix: 10, agents: 2 }), undefined)).toBeUndefined();
+    expect(decideScaling(vix, check({ episode: 20, vix: 200 }), 13)).toBeUndefined();
+    // Without them, the index is ignored.
+    expect(decideScaling(policy, check({ vix: 200 }), undefined)).toBeUndefined();
+    expect(decideScaling(policy, check({ vix: 1 }), undefined)).toBeUndefined();
   });
 
   it('takes no decision within the cooldown of the last one', () => {
@@ -170,6 +188,79 @@ describe('auto-scale', () => {
     const calm = await run(1);
     const summary = (d: (typeof decisions)[number]) => [d.episode, d.direction, d.agent, d.agents];
     expect(calm.topologyMetrics.decisions.map(summary)).toEqual(decisions.map(summary));
+  });
+
+  it('with vix triggers (ours), on a calm–turbulent–calm market: scales up in the turbulence and back down after, within bounds and without thrashing', async () => {
+    const calmEpisodes = 8;
+    const turbulentEpisodes = 8;
+    const episodes = 2 * calmEpisodes + turbulentEpisodes;
+    // Measured first (seeds 1–6, agents 1–4, 4-episode windows, on this market): each agent's stream is one of three
+    // instruments and the index's level is the instrument's. Calm windows read GAMMA 15–33, ALPHA 22–50, BETA 29–60
+    // (the higher ones the window the turbulence starts in, or the one after it, as the 21-bar index lags); turbulent
+    // windows read GAMMA 42–74, ALPHA 68–110, BETA 99–185. The swarm's mean on seeds 1–3, two agents, windows wholly
+    // calm: 19.6–55.3 (the top, seed 1's first window after the turbulence, as the index lags); windows in the
+    // turbulence: 50.2–179.4. Up at 60 sits above every calm swarm mean measured and below the turbulent mean of any swarm
+    // with an ALPHA or BETA stream; down at 40 sits 20 below it (a band, so noise about one level cannot flip the swarm
+    // up and down) and above the calm mean of any swarm with a GAMMA or ALPHA stream. The levels are absolute, so they
+    // cannot fit every mix of instruments: seed 2's swarm holds two GAMMA streams, whose turbulence (50.2, 50.3) stays
+    // below 60, and it is asserted as such — it takes no decision. (A BETA-only swarm, calm at 41–48, would not scale
+    // down either.) The reference triggers are put out of reach so that every decision here is the index's.
+    const config = autoScale({
+      initialAgents: 2,
+      maxAgents: 4,
+      scaleUpTrigger: { newPatterns: 1_000_000, vix: 60 },
+      scaleDownTrigger: { memoryReduction: 0.99, vix: 40 },
+    });
+    const run = async (seed: number, turbulentScale: number) => {
+      const { volatilityProfile } = volatilityRegimeChange({ calmBars: calmEpisodes * 64, turbulentBars: turbulentEpisodes * 64, turbulentScale });
+      const deployment = deployments.track(AutoScaleDeployment.create(config, { seed, market: { ...market, volatilityProfile }, maxEpisodes: episodes }));
+      return deployment.run({ episodes });
+    };
+    // Episode e trains on bars lookback−1 + (e−1)·64 onwards; the turbulence is bars 512–1023 of every stream.
+    const firstBar = (episode: number) => featureSpace().lookback - 1 + (episode - 1) * 64;
+    const windowSeesTurbulence = (end: number) => firstBar(end - 3) < (calmEpisodes + turbulentEpisodes) * 64 && firstBar(end) + 64 > calmEpisodes * 64;
+    const mean = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+
+    for (const seed of [1, 2, 3]) {
+      const metrics = await run(seed, 3);
+      const { decisions, checks, agentsPerEpisode, vixPerEpisode } = metrics.topologyMetrics;
+
+      // Each window's index is the mean of its own episodes' readings, every one of bars already trained on.
+      for (const c of checks) expect(c.vix).toBeCloseTo(mean(vixPerEpisode.slice(c.episode - 4, c.episode).filter(Number.isFinite)), 9);
+      // Within bounds; each decision the index's, with its figures; up only in a window that saw turbulence, down only
+      // in one after it; none within the cooldown of the one before (so no up-down-up either).
+      expect(Math.max(...agentsPerEpisode)).toBeLessThanOrEqual(4);
+      expect(Math.min(...agentsPerEpisode)).toBeGreaterThanOrEqual(2);
+      for (const decision of decisions) {
+        const measured = checks.find((c) => c.episode === decision.episode)!;
+        if (decision.direction === 'up') {
+          expect(windowSeesTurbulence(decision.episode)).toBe(true);
+          expect(measured.vix).toBeGreaterThanOrEqual(60);
+          expect(decision.cause).toBe(`VIX: mean ${measured.vix.toFixed(1)} over the last 4 episodes ≥ 60.0`);
+        } else {
+          expect(decision.episode - 3).toBeGreaterThan(calmEpisodes + turbulentEpisodes);
+          expect(measured.vix).toBeLessThanOrEqual(40);
+          expect(decision.cause).toBe(`VIX: mean ${measured.vix.toFixed(1)} over the last 4 episodes ≤ 40.0`);
+        }
+      }
+      decisions.slice(1).forEach((decision, i) => expect(decision.episode - decisions[i]!.episode).toBeGreaterThanOrEqual(DEFAULT_AUTO_SCALE_TUNING.cooldown));
+      expect(metrics.accuracy).toBeGreaterThan(0.75);
+
+      if (seed === 2) {
+        // Two GAMMA streams: 3× their calm level stays under the up threshold, so the swarm keeps its size.
+        expect(decisions).toEqual([]);
+        expect(Math.max(...checks.map((c) => c.vix))).toBeLessThan(60);
+        continue;
+      }
+      // Up in the turbulence, back down once calm.
+      expect(decisions.map((d) => d.direction)).toEqual(['up', 'down']);
+      expect(metrics.agents).toBe(2);
+
+      // And it is the turbulence that does it: the same seed with no turbulence takes no decision.
+      const calm = await run(seed, 1);
+      expect(calm.topologyMetrics.decisions).toEqual([]);
+      expect(Math.max(...calm.topologyMetrics.checks.map((c) => c.vix))).toBeLessThan(60);
+    }
   });
 
   it('keeps training, adapting and scaling while an agent is killed, and configures it again once it is restarted', async () => {

@@ -58,4 +58,14 @@ describe('deployment configs', () => {
     expect(refusal({ topology: 'multi-strategy', strategies: ['momentum', 'astrology'] }).key).toBe('strategies.1');
     expect(refusal({ topology: 'blue-green', blue: { agents: 0, version: 'v1.0' } }).key).toBe('blue.agents');
   });
+
+  it('accept the auto-scale vix triggers (ours, not the reference’s) and refuse a scale-down level not below the scale-up one, naming the key', () => {
+    const triggers = { scaleUpTrigger: { newPatterns: 20, vix: 60 }, scaleDownTrigger: { memoryReduction: 0.3, vix: 40 } };
+    expect(parseDeploymentConfig({ topology: 'auto-scale', ...triggers })).toMatchObject(triggers);
+    expect(parseDeploymentConfig({ topology: 'auto-scale', scaleUpTrigger: { newPatterns: 20, vix: 60 } })).toMatchObject({ scaleDownTrigger: { memoryReduction: 0.3 } });
+    const error = refusal({ topology: 'auto-scale', scaleUpTrigger: { newPatterns: 20, vix: 40 }, scaleDownTrigger: { memoryReduction: 0.3, vix: 40 } });
+    expect(error.key).toBe('scaleDownTrigger.vix');
+    expect(error.message).toContain('must be below scaleUpTrigger.vix');
+    expect(refusal({ topology: 'auto-scale', scaleUpTrigger: { newPatterns: 20, vix: 0 } }).key).toBe('scaleUpTrigger.vix');
+  });
 });
