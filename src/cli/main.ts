@@ -10,7 +10,7 @@ import { scenarioCommand } from './scenario.js';
 import { walkForwardCommand } from './walk-forward.js';
 
 /** Errors in what the user gave (a config, a file, an option): exit code 2, as for a bad flag. */
-const USAGE_ERRORS = new Set([...MEMORY_USAGE_ERRORS, 'SCENARIO_CONFIG', 'DEPLOYMENT_CONFIG', 'CONFIG_FILE', 'WALK_FORWARD_OPTIONS', 'CSV_HEADER', 'CSV_BAD_ROWS', 'CSV_EMPTY', 'DATASET_UNAVAILABLE']);
+const USAGE_ERRORS = new Set([...MEMORY_USAGE_ERRORS, 'SCENARIO_CONFIG', 'DEPLOYMENT_CONFIG', 'INJECTION_SPEC', 'MARKET_OPTIONS', 'CONFIG_FILE', 'WALK_FORWARD_OPTIONS', 'CSV_HEADER', 'CSV_BAD_ROWS', 'CSV_EMPTY', 'DATASET_UNAVAILABLE']);
 
 /** Runs the `swarmbank` command; resolves with the process exit code. */
 export async function main(argv: readonly string[]): Promise<number> {

@@ -1,12 +1,8 @@
 import { Command } from 'commander';
-import { SwarmbankError } from '../errors.js';
 import { DEFAULT_TEST_BLOCK, DEFAULT_TRAIN_WINDOW, walkForward, type WalkForwardResult } from '../learning/walk-forward.js';
-import type { Bar } from '../market/bars.js';
-import { loadOhlcvCsv } from '../market/csv.js';
-import { DatasetUnavailableError } from '../market/errors.js';
 import type { AccuracyReport } from '../market/outcomes.js';
-import { loadSp500 } from '../market/sp500.js';
 import { nonNegativeNumber, positiveInteger, safeInteger } from './arguments.js';
+import { loadBars } from './data.js';
 import { fixed, percent, signedPercent } from './format.js';
 
 export interface WalkForwardCommandOptions {
@@ -68,17 +64,6 @@ export function formatWalkForward(result: WalkForwardResult, data: string): stri
     "majority(peek) calls each block its own majority outcome: it sees the answers, so it bounds any constant call and is no strategy.",
   ];
   return `${lines.join('\n')}\n`;
-}
-
-/** Bars of the S&P 500 or of a CSV file; a file that cannot be read is a data set that is unavailable. */
-async function loadBars(data: string): Promise<readonly Bar[]> {
-  if (data === 'sp500') return (await loadSp500()).bars;
-  try {
-    return (await loadOhlcvCsv(data)).bars;
-  } catch (error) {
-    if (error instanceof SwarmbankError) throw error;
-    throw new DatasetUnavailableError(data, `cannot read the file: ${error instanceof Error ? error.message : String(error)}`, error);
-  }
 }
 
 function day(time: number): string {

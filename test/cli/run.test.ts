@@ -82,3 +82,35 @@ describe('swarmbank run --metrics-port', () => {
     await expect(fetch(`http://127.0.0.1:${port}/metrics`)).rejects.toThrow();
   });
 });
+
+describe('swarmbank run --inject and --data', () => {
+  it('crashes and stops the named actors before the episodes asked, and keeps running', async () => {
+    const metrics = JSON.parse(await run('mesh', '--agents', '3', '--episodes', '4', '--json', '--inject', 'crash:agent-2@episode:2', '--inject', 'stop:agent-3@episode:3'));
+    expect(metrics.crashes).toBeGreaterThanOrEqual(1);
+    const live = Object.fromEntries(metrics.perAgent.map((a: { id: string; live: boolean }) => [a.id, a.live]));
+    expect(live).toEqual({ 'agent-1': true, 'agent-2': true, 'agent-3': false });
+    expect(metrics.learningCurve).toHaveLength(4);
+  });
+
+  it('refuses an injection it cannot read, or one naming no actor, saying what it expects', async () => {
+    await expect(run('mesh', '--inject', 'explode:agent-2')).rejects.toThrow(/expected <crash\|stop>:<actor>@episode:<n>/);
+    await expect(run('mesh', '--episodes', '1', '--inject', 'crash:agent-9@episode:1')).rejects.toThrow(/no actor at \/mesh\/agent-9 \(actors: .*\/mesh\/agent-1/);
+  });
+
+  it('learns from the S&P 500 with --data sp500, evaluated on the series’ last bars, without an oracle', async () => {
+    const metrics = JSON.parse(await run('mesh', '--agents', '2', '--episodes', '3', '--data', 'sp500', '--json'));
+    expect(metrics.learningCurve).toHaveLength(3);
+    expect(metrics.oracleAccuracy).toBeNull();
+    expect(metrics.accuracy).toBeGreaterThan(0.3);
+    expect(metrics.accuracy).toBeLessThan(0.7);
+  });
+
+  it('prints one progress line per episode on standard error when it is not a terminal', async () => {
+    let lines = '';
+    const progress = Object.assign(new (await import('node:stream')).PassThrough(), { isTTY: false }) as unknown as NodeJS.WriteStream;
+    progress.on('data', (chunk: Buffer) => (lines += chunk.toString()));
+    const program = new Command('swarmbank').exitOverride().addCommand(runCommand({ write: () => undefined, progress }));
+    await program.parseAsync(['node', 'swarmbank', 'run', 'ring', '--episodes', '2']);
+    expect(lines).toMatch(/^ring episode 1\/2 accuracy \d+\.\d%\nring episode 2\/2 accuracy \d+\.\d%\n$/);
+  });
+});

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { featureSpace } from '../../src/learning/features.js';
 import { MarketFeed } from '../../src/topologies/market-feed.js';
+import { simulateMarket } from '../../src/market/simulator.js';
 
 const space = featureSpace();
 
@@ -26,5 +27,22 @@ describe('market feed', () => {
     const feed = new MarketFeed(space, { evalEpisodes: 3 }, 1, 2);
     expect(feed.held.starts).toHaveLength(3);
     expect(feed.held.series.latent).toBeDefined();
+  });
+});
+
+describe('market feed on real bars', () => {
+  const bars = simulateMarket({ seed: 5, length: 1_000 }).assets[0]!.bars;
+
+  it('gives every agent the one series, and holds out its last episodes, after every training bar', () => {
+    const feed = new MarketFeed(space, { bars, evalEpisodes: 2, episodeLength: 50 }, 1, 10);
+    expect(feed.stream('a')).toBe(feed.stream('b'));
+    const lastTraining = feed.episode('a', 10);
+    expect(lastTraining.start + lastTraining.length).toBeLessThanOrEqual(feed.held.starts[0]!);
+    expect(feed.held.starts).toEqual([bars.length - 101, bars.length - 51]);
+    expect(feed.held.series.latent).toBeUndefined();
+  });
+
+  it('refuses more training episodes than the bars hold before the held-out ones, saying how many fit', () => {
+    expect(() => new MarketFeed(space, { bars, evalEpisodes: 2, episodeLength: 50 }, 1, 100)).toThrow(/1000 bars hold 17 training episodes of 50 before the 2 held-out ones; 100 were asked for/);
   });
 });
