@@ -16,6 +16,7 @@ const USAGE_ERRORS = new Set([...MEMORY_USAGE_ERRORS, 'SCENARIO_CONFIG', 'DEPLOY
 export async function main(argv: readonly string[]): Promise<number> {
   const program = new Command('swarmbank')
     .description('A supervised actor runtime for self-learning agent swarms.')
+    .option('--verbose', 'on an error, print its stack trace (and causes) after the one-line message')
     .exitOverride()
     .configureOutput({ writeErr: (text) => process.stderr.write(text) });
 
@@ -49,6 +50,13 @@ export async function main(argv: readonly string[]): Promise<number> {
   } catch (error) {
     if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
     process.stderr.write(`swarmbank: ${error instanceof Error ? error.message : String(error)}\n`);
+    // `run` has a --verbose of its own (debug logging), which also asks for stacks.
+    if (argv.includes('--verbose') && error instanceof Error) process.stderr.write(`${stackWithCauses(error)}\n`);
     return error instanceof SwarmbankError && USAGE_ERRORS.has(error.code) ? 2 : 1;
   }
+}
+
+function stackWithCauses(error: Error): string {
+  const cause = error.cause instanceof Error ? `\ncaused by: ${stackWithCauses(error.cause)}` : '';
+  return `${error.stack ?? error.message}${cause}`;
 }

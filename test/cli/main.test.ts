@@ -1,0 +1,26 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+
+const exec = promisify(execFile);
+const swarmbank = (...args: string[]) => exec(process.execPath, ['bin/swarmbank.js', ...args]).catch((e: { code: number; stdout: string; stderr: string }) => e);
+
+describe('swarmbank', () => {
+  it('prints one line for an error, and its stack trace only with --verbose', async () => {
+    const plain = (await swarmbank('scenario', 'cold-start', '--config', '/no/such/config.json')) as { code: number; stderr: string };
+    expect(plain.code).toBe(2);
+    expect(plain.stderr).toBe('swarmbank: config file /no/such/config.json: cannot be read (ENOENT)\n');
+    const verbose = (await swarmbank('scenario', 'cold-start', '--config', '/no/such/config.json', '--verbose')) as { code: number; stderr: string };
+    expect(verbose.code).toBe(2);
+    expect(verbose.stderr).toMatch(/^swarmbank: config file .*\nConfigFileError: config file .*\n\s+at /);
+  });
+
+  it('lists every command in --help, each with its own --help and examples', async () => {
+    const { stdout } = (await swarmbank('--help')) as { stdout: string };
+    for (const command of ['demo', 'run', 'compare', 'scenario', 'walk-forward', 'memory', 'doctor']) expect(stdout).toMatch(new RegExp(`\\n\\s+${command}\\b`));
+    for (const command of ['run', 'compare', 'scenario', 'walk-forward', 'memory', 'doctor']) {
+      const help = (await swarmbank(command, '--help')) as { stdout: string };
+      expect(help.stdout, command).toMatch(/Examples?:/);
+    }
+  });
+});
