@@ -24,3 +24,14 @@ describe('swarmbank', () => {
     }
   });
 });
+
+describe('swarmbank commands as installed', () => {
+  it('run, scenario and walk-forward each print their metrics object with --json on a tiny config', async () => {
+    const run = (await swarmbank('run', 'mesh', '--agents', '2', '--episodes', '1', '--json')) as { stdout: string };
+    expect(JSON.parse(run.stdout)).toMatchObject({ topology: 'mesh', agents: 2, episodes: 1 });
+    const scenario = (await swarmbank('scenario', 'continual', '--episodes', '2', '--json')) as { stdout: string };
+    expect(JSON.parse(scenario.stdout)).toMatchObject({ scenario: 'continual', config: { tradingPeriod: 2 } });
+    const walk = (await swarmbank('walk-forward', '--data', 'sp500', '--train-window', '504', '--test-block', '252', '--json')) as { stdout: string };
+    expect(JSON.parse(walk.stdout).blocks.length).toBeGreaterThan(10);
+  });
+});
