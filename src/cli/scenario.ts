@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import type { ClaimCheck } from '../learning/scenarios/claims.js';
-import { EPISODES_KEY, isScenarioName, SCENARIOS, ScenarioConfigError, type ScenarioName } from '../learning/scenarios/config.js';
+import { EPISODES_KEY, isScenarioName, SCENARIOS, ScenarioConfigError } from '../learning/scenarios/config.js';
 import type { RunSummary, ScenarioResult } from '../learning/scenarios/result.js';
 import { runScenario } from '../learning/scenarios/run.js';
 import type { ScenarioProgress } from '../learning/scenarios/workbench.js';

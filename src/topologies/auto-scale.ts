@@ -4,19 +4,15 @@ import type { ActorRef } from '../actors/ref.js';
 import type { SupervisionPolicy } from '../actors/supervision.js';
 import type { ConfigureReply, ExportReply, ImportReply } from '../agents/messages.js';
 import type { CurvePoint } from '../learning/scenarios/curve.js';
-import type { Direction } from '../market/outcomes.js';
-import { outcomeDirection } from '../market/outcomes.js';
 import { decodeBundle, encodeBundle } from '../memory/bundle.js';
 import type { DistillOptions } from '../memory/distill.js';
 import type { Pattern } from '../memory/pattern.js';
 import { DEFAULT_VIX_LEARNING_RATE, vixLearningRate, type VixLearningRate } from './auto-scale-vix.js';
 import type { AutoScaleConfig } from './config.js';
 import type { DeployOptions, TopologyMetrics } from './deployment.js';
-import { mergeScores, scoreCalls } from './evaluation.js';
 import { scaler, type ScalerMessage, type ScalingCheck, type ScalingDirection, type ScalingPolicy, type ScalingVerdict } from './scaler.js';
 import type { AgentHandle } from './swarm.js';
 import { SwarmDeployment, type DeploymentParts } from './swarm-deployment.js';
-import { consensus } from './vote.js';
 
 /** The scaler's pace and the learning-rate curve: not in the reference config, so set here. */
 export interface AutoScaleTuning {
@@ -235,41 +231,8 @@ export class AutoScaleDeployment extends SwarmDeployment<'auto-scale'> {
   }
 
   protected async evaluate(episode: number): Promise<CurvePoint> {
-    const live = this.swarm.live();
-    const held = await this.swarm.heldOutCalls(live, this.feed);
-    for (const [id, score] of this.swarm.scores(held, this.feed)) this.agentAccuracy.set(id, score.accuracy);
-    for (const agent of this.swarm.all()) if (!held.calls.has(agent.id)) this.agentAccuracy.set(agent.id, Number.NaN);
-    const voters = [...held.calls.values()];
-    const series = this.feed.held.series;
-    let decided = 0;
-    let correct = 0;
-    let steps = 0;
-    held.oracle.forEach((episodeCalls, k) => {
-      episodeCalls.steps.forEach((step, j) => {
-        steps++;
-        // A simple majority of the live agents, flat ones counted among them.
-        const call = consensus(
-          voters.map((calls) => calls[k]!.directions[j] as Direction),
-          voters.length,
-          0.5,
-        );
-        const outcome = outcomeDirection(series.bars, step, 1);
-        if (call !== 0 && outcome !== 0) {
-          decided++;
-          if (call === outcome) correct++;
-        }
-      });
-    });
-    const oracle = mergeScores(held.oracle.map((calls) => scoreCalls(series, calls)));
-    const sizes = await Promise.all(live.map((agent) => this.swarm.metricsOf(agent)));
-    const patterns = sizes.filter((m) => m !== undefined).map((m) => m!.patterns);
-    return {
-      episode,
-      accuracy: decided === 0 ? Number.NaN : correct / decided,
-      oracleAccuracy: oracle.accuracy,
-      decidedFraction: steps === 0 ? 0 : decided / steps,
-      patterns: patterns.length === 0 ? 0 : Math.max(...patterns),
-    };
+    // A simple majority of the live agents, flat ones counted among them.
+    return (await this.voteEvaluation(episode, 0.5)).point;
   }
 
   protected topologyMetrics(): TopologyMetrics['auto-scale'] {

@@ -1,6 +1,7 @@
 import type { FeatureSeries } from '../learning/episode.js';
 import { oraclePrediction } from '../market/oracle.js';
 import { outcomeDirection, type Direction } from '../market/outcomes.js';
+import { consensus } from './vote.js';
 
 /** One agent's calls over held-out windows, step by step. */
 export interface Calls {
@@ -38,4 +39,41 @@ export function mergeScores(scores: readonly Score[]): Score {
   const decided = scores.reduce((n, s) => n + s.decided, 0);
   const correct = scores.reduce((n, s) => n + s.correct, 0);
   return { decided, correct, accuracy: decided === 0 ? Number.NaN : correct / decided };
+}
+
+/** The calls of a vote over held-out steps: decided (and right), abstained for want of agreement, and steps in all. */
+export interface VoteTally {
+  readonly steps: number;
+  readonly decided: number;
+  readonly correct: number;
+  readonly abstained: number;
+}
+
+/**
+ * Scores the voters' consensus (see `consensus`) on every held-out step the
+ * oracle's calls list: a step is decided when the vote stands and the
+ * outcome is not 0, abstained when the vote does not stand.
+ */
+export function tallyVotes(series: FeatureSeries, voters: readonly (readonly Calls[])[], oracle: readonly Calls[], threshold: number, horizon = 1): VoteTally {
+  let steps = 0;
+  let decided = 0;
+  let correct = 0;
+  let abstained = 0;
+  oracle.forEach((episodeCalls, k) => {
+    episodeCalls.steps.forEach((step, j) => {
+      steps++;
+      const call = consensus(
+        voters.map((calls) => calls[k]!.directions[j] as Direction),
+        voters.length,
+        threshold,
+      );
+      const outcome = outcomeDirection(series.bars, step, horizon);
+      if (call === 0) abstained++;
+      else if (outcome !== 0) {
+        decided++;
+        if (call === outcome) correct++;
+      }
+    });
+  });
+  return { steps, decided, correct, abstained };
 }

@@ -5,10 +5,8 @@ import type { PredictReply } from '../agents/messages.js';
 import { DEFAULT_SCREEN } from '../agents/recent.js';
 import type { CurvePoint } from '../learning/scenarios/curve.js';
 import type { Direction } from '../market/outcomes.js';
-import { outcomeDirection } from '../market/outcomes.js';
 import type { MeshConfig } from './config.js';
 import type { DeployOptions, LatencySummary, TopologyMetrics } from './deployment.js';
-import { mergeScores, scoreCalls } from './evaluation.js';
 import { replicator, type PulledFrom, type ReplicatorMessage } from './replicator.js';
 import type { AgentHandle } from './swarm.js';
 import { SwarmDeployment } from './swarm-deployment.js';
@@ -128,45 +126,11 @@ export class MeshDeployment extends SwarmDeployment<'mesh'> {
   }
 
   protected async evaluate(episode: number): Promise<CurvePoint> {
-    const live = this.swarm.live();
-    const held = await this.swarm.heldOutCalls(live, this.feed);
-    for (const [id, score] of this.swarm.scores(held, this.feed)) this.agentAccuracy.set(id, score.accuracy);
-    for (const agent of this.swarm.all()) if (!held.calls.has(agent.id)) this.agentAccuracy.set(agent.id, Number.NaN);
-    const voters = [...held.calls.values()];
-    const series = this.feed.held.series;
-    let decided = 0;
-    let correct = 0;
-    let abstained = 0;
-    let steps = 0;
-    held.oracle.forEach((episodeCalls, k) => {
-      episodeCalls.steps.forEach((step, j) => {
-        steps++;
-        const call = consensus(
-          voters.map((calls) => calls[k]!.directions[j] as Direction),
-          voters.length,
-          this.config.consensusThreshold,
-        );
-        const outcome = outcomeDirection(series.bars, step, 1);
-        if (call === 0) abstained++;
-        else if (outcome !== 0) {
-          decided++;
-          if (call === outcome) correct++;
-        }
-      });
-    });
-    this.votesDecided = decided;
-    this.abstentions = abstained;
-    this.events.publish({ type: 'vote', episode, decided, abstained, live: voters.length, at: this.runtime.clock.now() });
-    const oracle = mergeScores(held.oracle.map((calls) => scoreCalls(series, calls)));
-    const sizes = await Promise.all(live.map((agent) => this.swarm.metricsOf(agent)));
-    const patterns = sizes.filter((m) => m !== undefined).map((m) => m!.patterns);
-    return {
-      episode,
-      accuracy: decided === 0 ? Number.NaN : correct / decided,
-      oracleAccuracy: oracle.accuracy,
-      decidedFraction: steps === 0 ? 0 : decided / steps,
-      patterns: patterns.length === 0 ? 0 : Math.max(...patterns),
-    };
+    const { point, tally, voters } = await this.voteEvaluation(episode, this.config.consensusThreshold);
+    this.votesDecided = tally.decided;
+    this.abstentions = tally.abstained;
+    this.events.publish({ type: 'vote', episode, decided: tally.decided, abstained: tally.abstained, live: voters, at: this.runtime.clock.now() });
+    return point;
   }
 
   /**

@@ -11,6 +11,7 @@ import { convergenceEpisode, type CurvePoint } from '../learning/scenarios/curve
 import { openLmdbPersistence, type LmdbPersistence } from '../memory/persistence-engine.js';
 import type { TopologyConfigs, TopologyName } from './config.js';
 import type { AgentReport, Deployment, DeploymentMetrics, DeployOptions, RunOptions, TopologyMetrics } from './deployment.js';
+import { mergeScores, scoreCalls, tallyVotes, type VoteTally } from './evaluation.js';
 import { DeploymentEvents } from './events.js';
 import { MarketFeed } from './market-feed.js';
 import { Swarm } from './swarm.js';
@@ -138,6 +139,32 @@ export abstract class SwarmDeployment<T extends TopologyName> implements Deploym
 
   /** The last evaluation's accuracy of each agent, recorded by the topology's `evaluate`. */
   protected readonly agentAccuracy = new Map<string, number>();
+
+  /**
+   * The evaluation of a topology that decides by vote: every live agent
+   * calls the held-out episodes (its own accuracy recorded; NaN for an agent
+   * that did not answer), and the deployment's call on each step is their
+   * consensus at `threshold`. The curve point counts the largest memory.
+   */
+  protected async voteEvaluation(episode: number, threshold: number): Promise<{ readonly point: CurvePoint; readonly tally: VoteTally; readonly voters: number }> {
+    const live = this.swarm.live();
+    const held = await this.swarm.heldOutCalls(live, this.feed);
+    for (const [id, score] of this.swarm.scores(held, this.feed)) this.agentAccuracy.set(id, score.accuracy);
+    for (const agent of this.swarm.all()) if (!held.calls.has(agent.id)) this.agentAccuracy.set(agent.id, Number.NaN);
+    const series = this.feed.held.series;
+    const tally = tallyVotes(series, [...held.calls.values()], held.oracle, threshold);
+    const oracle = mergeScores(held.oracle.map((calls) => scoreCalls(series, calls)));
+    const sizes = await Promise.all(live.map((agent) => this.swarm.metricsOf(agent)));
+    const patterns = sizes.flatMap((m) => (m === undefined ? [] : [m.patterns]));
+    const point: CurvePoint = {
+      episode,
+      accuracy: tally.decided === 0 ? Number.NaN : tally.correct / tally.decided,
+      oracleAccuracy: oracle.accuracy,
+      decidedFraction: tally.steps === 0 ? 0 : tally.decided / tally.steps,
+      patterns: patterns.length === 0 ? 0 : Math.max(...patterns),
+    };
+    return { point, tally, voters: held.calls.size };
+  }
 
   private async report(id: string): Promise<AgentReport> {
     const handle = this.swarm.get(id)!;

@@ -1,8 +1,8 @@
 import { exportBundle, importBundle } from '../../memory/bundle.js';
+import { againstCold } from './against-cold.js';
 import { REFERENCE_CLAIMS, checkClaim } from './claims.js';
 import { parseScenarioConfig, type TransferInput } from './config.js';
-import { speedup } from './curve.js';
-import { summarizeRun, type ScenarioResult } from './result.js';
+import type { ScenarioResult } from './result.js';
 import { Workbench, type ScenarioRunOptions } from './workbench.js';
 
 /**
@@ -34,16 +34,11 @@ export async function runTransfer(input: TransferInput = {}, options: ScenarioRu
     await bench.reload(target);
     const transferMs = performance.now() - transferBegan;
 
-    const start = await bench.evaluate(target, held, 0);
-    const trained = await bench.trainCurve(target, 'target', train, held);
-    const run = summarizeRun(trained.curve, config.convergenceTarget, config.convergenceWindow, target.memory.count(), trained.trainingMs);
-
-    const cold = await bench.agent('cold', config.learningRate);
-    const coldCurve = await bench.trainCurve(cold, 'cold', train, held);
-    const baseline = summarizeRun(coldCurve.curve, config.convergenceTarget, config.convergenceWindow, cold.memory.count(), coldCurve.trainingMs);
-
-    const faster = speedup(run.convergenceEpisode, baseline.convergenceEpisode);
-    const fasterNearOracle = speedup(run.nearOracleEpisode, baseline.nearOracleEpisode);
+    const { start, run, baseline, speedup: faster, nearOracleSpeedup: fasterNearOracle } = await againstCold(bench, target, train, held, {
+      target: config.convergenceTarget,
+      window: config.convergenceWindow,
+      coldLearningRate: config.learningRate,
+    });
     const claims = REFERENCE_CLAIMS.transfer;
     return {
       scenario: 'transfer',

@@ -1,8 +1,8 @@
 import { exportBundle, importBundle } from '../../memory/bundle.js';
+import { againstCold } from './against-cold.js';
 import { REFERENCE_CLAIMS, checkClaim } from './claims.js';
 import { parseScenarioConfig, type WarmStartInput } from './config.js';
-import { speedup } from './curve.js';
-import { summarizeRun, type ScenarioResult } from './result.js';
+import type { ScenarioResult } from './result.js';
 import { Workbench, type ScenarioRunOptions } from './workbench.js';
 
 /**
@@ -27,16 +27,11 @@ export async function runWarmStart(input: WarmStartInput = {}, options: Scenario
     const warm = await bench.agent('warm', config.learningRate);
     const { imported } = await importBundle(warm.memory, bundle, { mode: 'full', source: 'pattern-library' });
     await bench.reload(warm);
-    const start = await bench.evaluate(warm, held, 0);
-    const trained = await bench.trainCurve(warm, 'warm', train, held);
-    const run = summarizeRun(trained.curve, config.convergenceTarget, config.convergenceWindow, warm.memory.count(), trained.trainingMs);
-
-    const cold = await bench.agent('cold', config.baselineLearningRate);
-    const coldCurve = await bench.trainCurve(cold, 'cold', train, held);
-    const baseline = summarizeRun(coldCurve.curve, config.convergenceTarget, config.convergenceWindow, cold.memory.count(), coldCurve.trainingMs);
-
-    const faster = speedup(run.convergenceEpisode, baseline.convergenceEpisode);
-    const fasterNearOracle = speedup(run.nearOracleEpisode, baseline.nearOracleEpisode);
+    const { start, run, baseline, speedup: faster, nearOracleSpeedup: fasterNearOracle } = await againstCold(bench, warm, train, held, {
+      target: config.convergenceTarget,
+      window: config.convergenceWindow,
+      coldLearningRate: config.baselineLearningRate,
+    });
     const claims = REFERENCE_CLAIMS['warm-start'];
     return {
       scenario: 'warm-start',
