@@ -4,9 +4,9 @@ import { deploy } from '../src/topologies/deploy.js';
 
 /**
  * Each topology at 5, 20 and 100 agents (`--quick`: 5 and 20): wall time
- * per episode, requests to agents per second, and the peak memory of the
- * process while it ran, beside the same topology at 5 agents measured in the
- * same run. Multi-strategy has one agent per strategy, so it runs at its
+ * per episode, requests to agents per second, and how far the process's
+ * memory (RSS, and V8 heap) rose above where it was when the run started,
+ * beside the same topology at 5 agents measured in the same run. Multi-strategy has one agent per strategy, so it runs at its
  * reference size only.
  */
 
@@ -68,8 +68,8 @@ export async function run(args: readonly string[] = []): Promise<void> {
       rows.push(row);
       console.log(
         `${topology.padEnd(14)} ${String(agents).padStart(4)} agents  ${(row.msPerEpisode / 1000).toFixed(2).padStart(7)} s/episode  ` +
-          `${Math.round(row.messagesPerSec).toString().padStart(7)} msgs/s  peak RSS ${row.peakRssMb.toFixed(0).padStart(5)} MB  ` +
-          `heap ${row.peakHeapMb.toFixed(0).padStart(5)} MB  cost/agent ×${row.costPerAgentVsSmallest.toFixed(2)} vs smallest  (median of ${repetitions})`,
+          `${Math.round(row.messagesPerSec).toString().padStart(7)} msgs/s  peak RSS +${row.peakRssMb.toFixed(0).padStart(5)} MB  ` +
+          `heap +${row.peakHeapMb.toFixed(0).padStart(5)} MB  cost/agent ×${row.costPerAgentVsSmallest.toFixed(2)} vs smallest  (median of ${repetitions})`,
       );
     }
   }
@@ -77,8 +77,10 @@ export async function run(args: readonly string[] = []): Promise<void> {
 }
 
 async function measure(config: ReturnType<typeof parseDeploymentConfig>, episodes: number, seed: number): Promise<{ sample: Sample; counted: number }> {
-  let peakRss = 0;
-  let peakHeap = 0;
+  // The process's RSS only ever grows across runs, so each run reports its peak above where it started.
+  const start = process.memoryUsage();
+  let peakRss = start.rss;
+  let peakHeap = start.heapUsed;
   const sampleMemory = () => {
     const usage = process.memoryUsage();
     peakRss = Math.max(peakRss, usage.rss);
@@ -91,7 +93,10 @@ async function measure(config: ReturnType<typeof parseDeploymentConfig>, episode
     const metrics = await deployment.run({ episodes });
     const wallMs = performance.now() - started;
     sampleMemory();
-    return { sample: { wallMs, messages: metrics.messages, peakRssMb: peakRss / 2 ** 20, peakHeapMb: peakHeap / 2 ** 20 }, counted: metrics.agents };
+    return {
+      sample: { wallMs, messages: metrics.messages, peakRssMb: (peakRss - start.rss) / 2 ** 20, peakHeapMb: (peakHeap - start.heapUsed) / 2 ** 20 },
+      counted: metrics.agents,
+    };
   } finally {
     clearInterval(timer);
     await deployment.stop();
