@@ -238,7 +238,7 @@ async function importInto(session: AgentSession, message: ImportMessage) {
   const options = { mode: message.mode, ...(message.select === undefined ? {} : { select: message.select }) };
   if (message.screen === undefined) {
     const { header, imported, skipped } = await importBundle(session.memory, message.bundle, options);
-    if (imported.length > 0) await session.reload();
+    await session.absorb(imported);
     return { header, imported: imported.map((pattern) => pattern.id), skipped, screened: [] };
   }
   const screen = readScreen(message.screen);
@@ -247,7 +247,7 @@ async function importInto(session: AgentSession, message: ImportMessage) {
   const refused = new Set(screened.map((pattern) => pattern.id));
   const passed = encodeBundle(patterns.filter((pattern) => !refused.has(pattern.id)), session.memory);
   const { imported, skipped } = await importBundle(session.memory, passed, { ...options, source: `bundle:${header.checksum.slice(0, 16)}` });
-  if (imported.length > 0) await session.reload();
+  await session.absorb(imported);
   return { header, imported: imported.map((pattern) => pattern.id), skipped, screened: [...refused] };
 }
 

@@ -1,5 +1,6 @@
 import type { FeatureSpace } from '../learning/features.js';
 import type { Learner } from '../learning/learner.js';
+import type { Pattern } from '../memory/pattern.js';
 import type { PatternMemory } from '../memory/store.js';
 import { AgentOptionsError } from './errors.js';
 import { openOwnedMemory, type OwnedMemoryOptions } from './owned-memory.js';
@@ -47,6 +48,13 @@ export class AgentSession {
 
   get learner(): Learner {
     return this.current;
+  }
+
+  /** Brings the learner up to date with patterns an import just wrote: in place if it can take them in, else by a reload. */
+  async absorb(patterns: readonly Pattern[]): Promise<void> {
+    if (patterns.length === 0) return;
+    if (this.current.absorb !== undefined) this.current.absorb(patterns);
+    else await this.reload();
   }
 
   /** Replaces the learner with one loaded from the memory as it is now. */

@@ -43,6 +43,12 @@ export interface Learner {
   commit?(): Promise<void>;
   /** Changes the step size from the next observation on; a learner without a learning rate leaves this out. */
   setLearningRate?(rate: number): void;
+  /**
+   * Takes in patterns just written to its memory by someone else (an
+   * import), as stored, without re-reading the whole memory. A learner
+   * without it is rebuilt from the memory instead.
+   */
+  absorb?(patterns: readonly Pattern[]): void;
 }
 
 export interface PatternLearnerOptions {
@@ -187,6 +193,18 @@ export class PatternLearner implements Learner {
    */
   setLearningRate(rate: number): void {
     this.rate = checkLearningRate(rate);
+  }
+
+  /**
+   * Loads imported patterns as stored, replacing any working copy of the
+   * same id: an import writes the memory between episodes, when nothing is
+   * pending, so the memory's version is the one to keep.
+   */
+  absorb(patterns: readonly Pattern[]): void {
+    for (const pattern of patterns) {
+      this.dirty.delete(pattern.id);
+      this.load(pattern);
+    }
   }
 
   get size(): number {
