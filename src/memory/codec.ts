@@ -89,14 +89,35 @@ export function unpack(bytes: Uint8Array): unknown {
  * returned view stays valid for as long as it is held.
  */
 export function encodePattern(pattern: Pattern): Uint8Array {
-  const embedding = embeddingToBytes(pattern.embedding);
-  let bound = 64 + embedding.byteLength + textBound(pattern.id) + textBound(pattern.outcome) + textBound(pattern.origin);
+  const out = reserve(patternBound(pattern));
+  writePattern(out, pattern);
+  const record = out.bytes.subarray(out.start, out.at);
+  // Keep the next record 8-byte aligned, as msgpackr does, so copying it stays cheap.
+  out.at = (out.at + 7) & ~7;
+  return record;
+}
+
+/** Bytes to write into from `at` on; `view` covers `bytes`. */
+export interface Slab {
+  bytes: Uint8Array;
+  view: DataView;
+  start: number;
+  at: number;
+}
+
+/** At least the size of the pattern's record. */
+export function patternBound(pattern: Pattern): number {
+  let bound = 64 + pattern.embedding.byteLength + textBound(pattern.id) + textBound(pattern.outcome) + textBound(pattern.origin);
   bound += textBound(pattern.featureSpaceId) + (pattern.condition === undefined ? 0 : textBound(pattern.condition));
   for (const tag of pattern.tags) bound += textBound(tag);
-  const out = reserve(bound);
+  return bound;
+}
+
+/** Writes the record `encodePattern` returns at `out.at`, which must have `patternBound` bytes of room. */
+export function writePattern(out: Slab, pattern: Pattern): void {
   out.bytes[out.at++] = 0x40;
   writeText(out, pattern.id);
-  writeBinary(out, embedding);
+  writeBinary(out, embeddingToBytes(pattern.embedding));
   writeText(out, pattern.outcome);
   writeNumber(out, pattern.confidence);
   writeNumber(out, pattern.support);
@@ -112,23 +133,12 @@ export function encodePattern(pattern: Pattern): Uint8Array {
   writeNumber(out, pattern.plasticity);
   writeNumber(out, pattern.createdAt);
   writeNumber(out, pattern.updatedAt);
-  const record = out.bytes.subarray(out.start, out.at);
-  // Keep the next record 8-byte aligned, as msgpackr does, so copying it stays cheap.
-  out.at = (out.at + 7) & ~7;
-  return record;
-}
-
-interface Slab {
-  bytes: Uint8Array;
-  view: DataView;
-  start: number;
-  at: number;
 }
 
 const SLAB_SIZE = 256 * 1024;
 let slab: Slab = newSlab(SLAB_SIZE);
 
-function newSlab(size: number): Slab {
+export function newSlab(size: number): Slab {
   const bytes = new Uint8Array(size);
   return { bytes, view: new DataView(bytes.buffer), start: 0, at: 0 };
 }
@@ -283,8 +293,7 @@ export function fromStored(record: unknown, expect: PatternExpectations, embeddi
   const stored = record as Record<string, unknown>;
   const bytes = stored['embedding'];
   if (!(bytes instanceof Uint8Array)) throw new TypeError('embedding is not a byte string');
-  const condition = stored['condition'];
-  const pattern = {
+  const pattern: Record<string, unknown> = {
     id: stored['id'],
     embedding: embedding(bytes),
     outcome: stored['outcome'],
@@ -294,13 +303,15 @@ export function fromStored(record: unknown, expect: PatternExpectations, embeddi
     version: stored['version'],
     origin: stored['origin'],
     featureSpaceId: stored['featureSpaceId'],
-    tags: Array.isArray(stored['tags']) ? [...(stored['tags'] as unknown[])] : stored['tags'],
-    ...(condition === null ? {} : { condition }),
+    tags: Array.isArray(stored['tags']) ? (stored['tags'] as unknown[]).slice() : stored['tags'],
     consolidated: stored['consolidated'],
     plasticity: stored['plasticity'],
     createdAt: stored['createdAt'],
     updatedAt: stored['updatedAt'],
   };
+  // Added afterwards rather than spread into the literal, which V8 builds on a much slower path (every decode pays it).
+  const condition = stored['condition'];
+  if (condition !== null) pattern['condition'] = condition;
   validatePattern(pattern, expect);
   return pattern;
 }

@@ -41,7 +41,7 @@ type WithoutSeq<E> = E extends unknown ? Omit<E, 'seq'> : never;
  * it carries besides a pattern), followed, for events that write a pattern,
  * by that pattern's record exactly as the patterns database stores it. The
  * pattern is thus encoded once per write, and the journal and the patterns
- * database hold the same bytes for it.
+ * database hold the same bytes for it. journal-record.ts builds the record.
  */
 type StoredEnvelope =
   | { readonly type: 'upsert'; readonly at: number }
@@ -69,21 +69,6 @@ function envelopeOf(event: PendingEvent): StoredEnvelope {
     case 'delete':
       return { type: event.type, at: event.at, id: event.id };
   }
-}
-
-/** Joins encoded values (envelopes and pattern records) into one record: a msgpack array32 header, then the values as they are. */
-export function joinRecord(values: readonly Uint8Array[]): Uint8Array {
-  let size = 5;
-  for (const value of values) size += value.byteLength;
-  const record = new Uint8Array(size);
-  record[0] = 0xdd;
-  new DataView(record.buffer).setUint32(1, values.length);
-  let at = 5;
-  for (const value of values) {
-    record.set(value, at);
-    at += value.byteLength;
-  }
-  return record;
 }
 
 /** Throws on anything that is not a well-formed record; callers wrap it into `CorruptRecordError`. */

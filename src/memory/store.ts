@@ -5,7 +5,8 @@ import { initialiseFormat, openDatabases, type Databases, type MemoryFormat, typ
 import { JournalError, MemoryFullError, MemoryOptionsError, PatternNotFoundError } from './errors.js';
 import { buildEvictionIndex, DEFAULT_RECENCY_HALF_LIFE_MS, evictionKey } from './eviction.js';
 import { checkIntegrity, type IntegrityReport } from './integrity.js';
-import { applyEvent, decodeRecord, encodeEnvelope, joinRecord, type JournalEvent, type PatternState, type PendingEvent } from './journal.js';
+import { applyEvent, decodeRecord, encodeEnvelope, type JournalEvent, type PatternState, type PendingEvent } from './journal.js';
+import { JournalRecordBuilder } from './journal-record.js';
 import { PatternValidationError, validatePattern, type Pattern, type PatternInput } from './pattern.js';
 import { readBinaryKey, scanRange, streamRange } from './ranges.js';
 import { dropSnapshotsBefore, latestSnapshotInfo, snapshotPatterns, writeSnapshot } from './snapshot.js';
@@ -437,7 +438,7 @@ class LmdbPatternMemory implements PatternMemory {
     let staged: StagedChanges | undefined;
     const committed = this.dbs.root.childTransaction(() => {
       if (!this.evictionIndexed) this.evictionIndexed = this.dbs.meta.get('evictionIndexed') === true;
-      const scope = new WriteScope(this.dbs, this.format, this.cache, this.clock(), this.evictionIndexed);
+      const scope = new WriteScope(this.dbs, this.format, this.cache, this.journal, this.clock(), this.evictionIndexed);
       const result = operation(scope);
       if (enforceCapacity) scope.evictDownTo(this.capacity);
       staged = scope.finish();
@@ -457,6 +458,8 @@ class LmdbPatternMemory implements PatternMemory {
 
   /** Once any process built the eviction index, every writer keeps it; see databases.ts. */
   private evictionIndexed = false;
+  /** Reused by every write transaction, which lmdb runs one at a time. */
+  private readonly journal = new JournalRecordBuilder();
 
   private setConsolidation(ids: readonly string[], consolidated: boolean, plasticity: number): Promise<Pattern[]> {
     return this.write((scope) => {
@@ -534,10 +537,8 @@ class WriteScope implements PatternState {
   private readonly changes = new Map<string, Pattern | null>();
   /** Patterns read from LMDB by this transaction; undefined when absent. */
   private readonly read = new Map<string, Pattern | undefined>();
-  /** Envelopes and pattern records, in journal order. */
-  private readonly record: Uint8Array[] = [];
-  /** The record of the pattern `put` wrote last, for the event that wrote it. */
-  private written: Uint8Array = EMPTY;
+  /** Whether the next `put` writes the pattern of the event being recorded, whose record goes into the journal. */
+  private journaling = false;
   private appending = true;
   /** A batch's upserts share one time, so they share one encoded envelope. */
   private upsertEnvelope: { readonly at: number; readonly bytes: Uint8Array } | undefined;
@@ -546,9 +547,11 @@ class WriteScope implements PatternState {
     private readonly dbs: Databases,
     private readonly format: MemoryFormat,
     private readonly cache: PatternCache,
+    private readonly journal: JournalRecordBuilder,
     readonly at: number,
     private readonly indexed: boolean,
   ) {
+    journal.begin();
     this.seq = this.startSeq = dbs.meta.get('seq') as number;
     this.count = this.startCount = dbs.meta.get('count') as number;
     cache.beginWrite(this.seq);
@@ -571,13 +574,19 @@ class WriteScope implements PatternState {
     return this.changes.has(id) || this.read.has(id) || this.cache.lookup(id) !== undefined;
   }
 
-  /** Writes a pattern and returns its record. */
+  /**
+   * Writes a pattern and returns its record. The pattern of an event being
+   * recorded is encoded straight into the journal record, behind the
+   * event's envelope; any other (a consolidation's, a snapshot's) into a
+   * slab of its own, as the returned view must then outlive the transaction.
+   */
   put(pattern: Pattern): Uint8Array {
     const prior = this.get(pattern.id);
     if (prior !== undefined && this.indexed && !prior.consolidated) this.dbs.eviction.remove(evictionKey(prior, this.format.recencyHalfLifeMs));
-    const bytes = encodePattern(pattern);
+    const bytes = this.journaling ? this.journal.appendPattern(pattern) : encodePattern(pattern);
+    this.journaling = false;
     this.dbs.patterns.put(pattern.id, bytes);
-    this.wrote(pattern, bytes, prior === undefined);
+    this.wrote(pattern, prior === undefined);
     return bytes;
   }
 
@@ -589,11 +598,15 @@ class WriteScope implements PatternState {
    * instead of two. For an absent pattern this is what `applyEvent` does.
    */
   recordNew(event: Extract<PendingEvent, { type: 'upsert' }>): boolean {
-    const bytes = encodePattern(event.pattern);
-    if (!this.insert(event.pattern.id, bytes)) return false;
-    this.wrote(event.pattern, bytes, true);
+    const mark = this.journal.mark();
+    this.journal.append(this.envelopeOf(event));
+    const bytes = this.journal.appendPattern(event.pattern);
+    if (!this.insert(event.pattern.id, bytes)) {
+      this.journal.truncate(mark, 2);
+      return false;
+    }
+    this.wrote(event.pattern, true);
     this.seq++;
-    this.record.push(this.envelopeOf(event), bytes);
     return true;
   }
 
@@ -611,11 +624,10 @@ class WriteScope implements PatternState {
     return putIfNew(this.dbs.patterns, id, bytes, false);
   }
 
-  private wrote(pattern: Pattern, bytes: Uint8Array, added: boolean): void {
+  private wrote(pattern: Pattern, added: boolean): void {
     if (added) this.count++;
     if (this.indexed && !pattern.consolidated) this.dbs.eviction.put(evictionKey(pattern, this.format.recencyHalfLifeMs), EMPTY);
     this.changes.set(pattern.id, pattern);
-    this.written = bytes;
   }
 
   remove(id: string): void {
@@ -627,11 +639,14 @@ class WriteScope implements PatternState {
     this.changes.set(id, null);
   }
 
+  /** Applies the event and journals it: its envelope, then the record of the pattern it carries, if any (see put). */
   recordEvent(event: PendingEvent): void {
+    this.journal.append(this.envelopeOf(event));
+    // A throw anywhere in here rolls back the whole operation, this scope and its journal record with it.
+    this.journaling = 'pattern' in event;
     applyEvent(this, event);
+    this.journaling = false;
     this.seq++;
-    this.record.push(this.envelopeOf(event));
-    if ('pattern' in event) this.record.push(this.written);
   }
 
   private envelopeOf(event: PendingEvent): Uint8Array {
@@ -661,8 +676,8 @@ class WriteScope implements PatternState {
 
   /** Writes the journal record and the counters; returns what the cache must learn once this commits. */
   finish(): StagedChanges | undefined {
-    if (this.record.length > 0) {
-      const record = joinRecord(this.record);
+    if (this.journal.count > 0) {
+      const record = this.journal.finish();
       // Sequence numbers only grow, so the record goes at the end, unless a stray key sits past it.
       if (!putIfNew(this.dbs.journal, this.startSeq + 1, record, true)) this.dbs.journal.put(this.startSeq + 1, record);
     }
