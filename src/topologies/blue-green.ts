@@ -1,15 +1,14 @@
 import { ask } from '../actors/ask.js';
 import type { ActorRef } from '../actors/ref.js';
-import type { ExportReply, ImportReply } from '../agents/messages.js';
 import { DEFAULT_SCREEN } from '../agents/recent.js';
 import { FeatureDimensionsError } from '../agents/errors.js';
 import type { FeatureSeries } from '../learning/episode.js';
 import { PatternLearner } from '../learning/learner.js';
 import type { CurvePoint } from '../learning/scenarios/curve.js';
 import { scoredSteps, type Direction } from '../market/outcomes.js';
-import { decodeBundle, encodeBundle } from '../memory/bundle.js';
 import type { PatternMemory } from '../memory/store.js';
 import { DecisionClient, type TrafficCounts } from './blue-green-client.js';
+import { Courier } from './courier.js';
 import { groupVersions, type VersionConfig } from './blue-green-versions.js';
 import type { BlueGreenConfig } from './config.js';
 import type { DeploymentMetrics, DeployOptions } from './deployment.js';
@@ -112,11 +111,7 @@ export class BlueGreenDeployment extends SwarmDeployment<'blue-green'> {
   private lastStatus: RouterStatus | undefined;
   /** Whether a significant A/B result may promote green; a rollback, an operator's decision, turns it off. */
   private automatic = true;
-  private transfers = 0;
-  private patternsTransferred = 0;
-  private patternsRefused = 0;
-  /** Per receiver, the version of each pattern already sent to it. */
-  private readonly sent = new Map<string, Map<string, number>>();
+  private readonly courier = new Courier(this.swarm, this.events);
 
   private constructor(config: BlueGreenConfig, options: DeployOptions) {
     const versionConfigs = groupVersions(config);
@@ -262,9 +257,9 @@ export class BlueGreenDeployment extends SwarmDeployment<'blue-green'> {
       rollbacks: [...this.rollbacks],
       traffic: this.client.traffic(),
       router: this.lastStatus,
-      transfers: this.transfers,
-      patternsTransferred: this.patternsTransferred,
-      patternsRefused: this.patternsRefused,
+      transfers: this.courier.transfers,
+      patternsTransferred: this.courier.patterns,
+      patternsRefused: this.courier.refused,
     };
   }
 
@@ -305,33 +300,12 @@ export class BlueGreenDeployment extends SwarmDeployment<'blue-green'> {
    * recent data on import. Returns the patterns written.
    */
   private async transferGroup(from: Group, to: Group): Promise<number> {
-    const expect = { featureSpaceId: this.swarm.space.id, dimensions: this.swarm.space.dimensions };
     const targets = this.groups[to].filter((agent) => this.swarm.isLive(agent.id));
     let written = 0;
     for (const source of this.groups[from].filter((agent) => this.swarm.isLive(agent.id))) {
-      const exported = await this.swarm.request(source, (replyTo: ActorRef<ExportReply>) => ({
-        type: 'export',
-        select: { origin: source.id, minConfidence: BLUE_GREEN_TRANSFER_MIN_CONFIDENCE },
-        replyTo,
-      }));
-      if (exported?.ok !== true) continue;
-      const patterns = decodeBundle(exported.bundle, expect).patterns;
-      for (const target of targets) {
-        const sent = this.sent.get(target.id) ?? new Map<string, number>();
-        this.sent.set(target.id, sent);
-        const fresh = patterns.filter((p) => (sent.get(p.id) ?? 0) < p.version);
-        if (fresh.length === 0) continue;
-        const bundle = encodeBundle(fresh, expect);
-        const imported = await this.swarm.request(target, (replyTo: ActorRef<ImportReply>) => ({ type: 'import', bundle, mode: 'full', screen: DEFAULT_SCREEN, replyTo }));
-        if (imported?.ok !== true) continue;
-        for (const p of fresh) sent.set(p.id, p.version);
-        this.swarm.count(0, bundle.byteLength);
-        this.transfers++;
-        this.patternsTransferred += imported.imported.length;
-        this.patternsRefused += imported.screened.length;
-        written += imported.imported.length;
-        this.events.publish({ type: 'transfer', from: source.id, to: target.id, patterns: imported.imported.length, at: this.runtime.clock.now() });
-      }
+      const patterns = await this.courier.collect(source, { minConfidence: BLUE_GREEN_TRANSFER_MIN_CONFIDENCE });
+      if (patterns === undefined) continue;
+      for (const target of targets) written += await this.courier.deliver(source.id, patterns, target, DEFAULT_SCREEN);
     }
     return written;
   }

@@ -1,12 +1,11 @@
 import { ask } from '../actors/ask.js';
 import type { ActorRef } from '../actors/ref.js';
-import type { ExportReply, ImportReply, PredictionsReply } from '../agents/messages.js';
+import type { PredictionsReply } from '../agents/messages.js';
 import type { FeatureSeries } from '../learning/episode.js';
 import type { MarketCondition } from '../learning/features.js';
 import type { CurvePoint } from '../learning/scenarios/curve.js';
 import type { LatentState } from '../market/latent.js';
 import { outcomeDirection, type Direction } from '../market/outcomes.js';
-import { decodeBundle, encodeBundle } from '../memory/bundle.js';
 import type { MultiStrategyConfig } from './config.js';
 import type { DeployOptions } from './deployment.js';
 import { mergeScores, scoreCalls, type Calls, type Score } from './evaluation.js';
@@ -16,6 +15,7 @@ import { conditionDetector, type Conditions, type DetectorMessage } from './mult
 import type { Strategy } from './strategies.js';
 import { strategyLearner } from './strategy-learners.js';
 import type { AgentHandle } from './swarm.js';
+import { Courier } from './courier.js';
 import { SwarmDeployment } from './swarm-deployment.js';
 
 /** Episodes between transfers of the trusted strategies' confident patterns to the others. */
@@ -124,10 +124,7 @@ export class MultiStrategyDeployment extends SwarmDeployment<'multi-strategy'> {
   private trades = 0;
   private tradesCorrect = 0;
   private rotations = 0;
-  private transfers = 0;
-  private patternsTransferred = 0;
-  /** Per receiver, the version of each pattern already sent to it. */
-  private readonly sent = new Map<string, Map<string, number>>();
+  private readonly courier = new Courier(this.swarm, this.events);
   private last: Omit<MultiStrategyMetrics, 'metaLearning' | 'rotationInterval' | 'strategies' | 'trades' | 'tradeAccuracy' | 'rotations' | 'transfers' | 'patternsTransferred'> = {
     table: [],
     accuracyByCondition: {},
@@ -246,8 +243,8 @@ export class MultiStrategyDeployment extends SwarmDeployment<'multi-strategy'> {
       trades: this.trades,
       tradeAccuracy: this.trades === 0 ? Number.NaN : this.tradesCorrect / this.trades,
       rotations: this.rotations,
-      transfers: this.transfers,
-      patternsTransferred: this.patternsTransferred,
+      transfers: this.courier.transfers,
+      patternsTransferred: this.courier.patterns,
     };
   }
 
@@ -281,32 +278,13 @@ export class MultiStrategyDeployment extends SwarmDeployment<'multi-strategy'> {
   /** See the class comment: each condition's trusted strategy shares its confident patterns of that condition with the others. */
   private async transfer(): Promise<void> {
     const live = this.swarm.live();
-    const table = await this.table(live.map((a) => a.id));
-    const expect = { featureSpaceId: this.swarm.space.id, dimensions: this.swarm.space.dimensions };
-    for (const row of table) {
+    for (const row of await this.table(live.map((a) => a.id))) {
       const source = live.find((a) => a.id === row.strategy);
       if (source === undefined) continue;
-      const exported = await this.swarm.request(source, (replyTo: ActorRef<ExportReply>) => ({
-        type: 'export',
-        select: { origin: source.id, minConfidence: STRATEGY_TRANSFER_MIN_CONFIDENCE },
-        replyTo,
-      }));
-      if (exported?.ok !== true) continue;
-      const confident = decodeBundle(exported.bundle, expect).patterns.filter((p) => p.condition === row.condition && p.support >= STRATEGY_TRANSFER_MIN_SUPPORT);
-      for (const target of live.filter((a) => a !== source)) {
-        const sent = this.sent.get(target.id) ?? new Map<string, number>();
-        this.sent.set(target.id, sent);
-        const fresh = confident.filter((p) => (sent.get(p.id) ?? 0) < p.version);
-        if (fresh.length === 0) continue;
-        const bundle = encodeBundle(fresh, expect);
-        const imported = await this.swarm.request(target, (replyTo: ActorRef<ImportReply>) => ({ type: 'import', bundle, mode: 'full', replyTo }));
-        if (imported?.ok !== true) continue;
-        for (const p of fresh) sent.set(p.id, p.version);
-        this.swarm.count(0, bundle.byteLength);
-        this.transfers++;
-        this.patternsTransferred += imported.imported.length;
-        this.events.publish({ type: 'transfer', from: source.id, to: target.id, patterns: imported.imported.length, at: this.runtime.clock.now() });
-      }
+      const patterns = await this.courier.collect(source, { minConfidence: STRATEGY_TRANSFER_MIN_CONFIDENCE });
+      if (patterns === undefined) continue;
+      const confident = patterns.filter((p) => p.condition === row.condition && p.support >= STRATEGY_TRANSFER_MIN_SUPPORT);
+      for (const target of live.filter((a) => a !== source)) await this.courier.deliver(source.id, confident, target);
     }
   }
 }
