@@ -346,3 +346,26 @@ export {
 export { exposeDeploymentMetrics } from './topologies/prometheus.js';
 export { logRuntimeEvents, type Logger } from './actors/logging.js';
 export { logDeployment } from './topologies/logging.js';
+
+export { FrameError, TransportError, type FrameErrorCode, type TransportErrorCode } from './net/errors.js';
+export {
+  DEFAULT_MAX_FRAME_BYTES,
+  FrameDecoder,
+  FrameWriter,
+  encodeFrame,
+  readFrames,
+  type ByteSink,
+  type FrameWriterOptions,
+} from './net/frames.js';
+export type * from './net/transport.js';
+export {
+  MAX_PINNED_VALIDITY_DAYS,
+  certificateHash,
+  generateCertificate,
+  isPinnable,
+  loadCertificate,
+  needsRotation,
+  type GenerateCertificateOptions,
+  type NodeCertificate,
+} from './net/certificate.js';
+export { CLOSE_BAD_FRAME, detectHttp3, webTransport, type Http3Availability, type WebTransportOptions } from './net/webtransport.js';

@@ -1,0 +1,191 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { type NodeCertificate, generateCertificate } from '../../src/net/certificate.js';
+import type { FrameChannel, TransportListener, TransportSession } from '../../src/net/transport.js';
+import { CLOSE_BAD_FRAME, detectHttp3, webTransport } from '../../src/net/webtransport.js';
+
+let certificate: NodeCertificate;
+const listeners: TransportListener[] = [];
+const sessions: TransportSession[] = [];
+const children: ChildProcess[] = [];
+
+beforeAll(async () => {
+  certificate = await generateCertificate();
+});
+
+afterEach(async () => {
+  for (const session of sessions.splice(0)) session.close();
+  await Promise.all(listeners.splice(0).map((listener) => listener.close()));
+  await Promise.all(
+    children.splice(0).map(async (child) => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = once(child, 'exit');
+      child.stdin?.end();
+      const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+      await exited;
+      clearTimeout(timer);
+    }),
+  );
+});
+
+async function echoServer(options: { maxFrameBytes?: number } = {}) {
+  const transport = webTransport({ certificate, ...options });
+  const listener = await transport.listen('127.0.0.1', 0);
+  listeners.push(listener);
+  const badFrames: string[] = [];
+  void (async () => {
+    for await (const session of listener.sessions()) {
+      void (async () => {
+        for await (const channel of session.incomingChannels()) void echo(channel, badFrames);
+      })();
+    }
+  })();
+  return { listener, badFrames, url: `https://127.0.0.1:${listener.address.port}/swarmbank` };
+}
+
+async function echo(channel: FrameChannel, badFrames: string[]): Promise<void> {
+  try {
+    for await (const message of channel.messages()) await channel.send(message);
+    await channel.close();
+  } catch (error) {
+    badFrames.push((error as { code?: string }).code ?? 'unknown');
+  }
+}
+
+async function connect(url: string, hash: Uint8Array, options: { maxFrameBytes?: number } = {}) {
+  const session = await webTransport(options).connect(url, { serverCertificateHashes: [hash], timeoutMs: 5_000 });
+  sessions.push(session);
+  return session;
+}
+
+/** Sends messages and reads back as many, with a bound on the wait. */
+async function roundTrip(channel: FrameChannel, messages: unknown[]): Promise<unknown[]> {
+  const reading = (async () => {
+    const out: unknown[] = [];
+    if (messages.length === 0) return out;
+    for await (const message of channel.messages()) {
+      out.push(message);
+      if (out.length === messages.length) break;
+    }
+    return out;
+  })();
+  for (const message of messages) void channel.send(message);
+  await channel.flush();
+  return reading;
+}
+
+describe('webtransport', () => {
+  it('echoes frames over a real session on 127.0.0.1', async () => {
+    const { url, listener } = await echoServer();
+    expect(listener.protocol).toMatch(/^webtransport-http[23]$/);
+    const session = await connect(url, certificate.hash);
+    const channel = await session.openChannel();
+    const messages = Array.from({ length: 2_000 }, (_, i) => ({ i, body: 'x'.repeat(200) }));
+    // More than the 16 KiB window the library would stall at with its default options.
+    expect(await roundTrip(channel, messages)).toEqual(messages);
+    expect(session.peer.address).toBe('127.0.0.1');
+  });
+
+  it('echoes frames from a server in a child process', async () => {
+    const fixture = fileURLToPath(new URL('./fixtures/echo-server.ts', import.meta.url));
+    const child = spawn(process.execPath, ['--import', 'tsx', fixture], { stdio: ['pipe', 'pipe', 'inherit'] });
+    children.push(child);
+    const lines = createInterface({ input: child.stdout! });
+    const [line] = (await Promise.race([
+      once(lines, 'line'),
+      new Promise((_, reject) => setTimeout(() => reject(new Error('fixture did not start in 20 s')), 20_000)),
+    ])) as [string];
+    lines.close();
+    const { port, hash } = JSON.parse(line) as { port: number; hash: string };
+    const session = await connect(`https://127.0.0.1:${port}/swarmbank`, new Uint8Array(Buffer.from(hash, 'hex')));
+    const channel = await session.openChannel();
+    const messages = Array.from({ length: 500 }, (_, i) => ({ seq: i, tags: ['bullish_reversal'], at: i * 1.5 }));
+    expect(await roundTrip(channel, messages)).toEqual(messages);
+  }, 40_000);
+
+  it('closes only the session that sent an oversize frame, and keeps serving others', async () => {
+    const { url, badFrames } = await echoServer({ maxFrameBytes: 1_024 });
+    const bad = await connect(url, certificate.hash, { maxFrameBytes: 1 << 20 });
+    const badChannel = await bad.openChannel();
+    await badChannel.send('x'.repeat(5_000));
+    await badChannel.flush();
+    const closed = await Promise.race([
+      bad.closed,
+      new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 5_000)),
+    ]);
+    expect(closed).toBeDefined();
+    expect(badFrames).toContain('FRAME_TOO_LARGE');
+
+    const good = await connect(url, certificate.hash);
+    const channel = await good.openChannel();
+    expect(await roundTrip(channel, ['still', 'serving'])).toEqual(['still', 'serving']);
+    void CLOSE_BAD_FRAME;
+  });
+
+  it('closes only the session that sent a malformed frame, and counts it', async () => {
+    const { url, badFrames } = await echoServer();
+    // Raw bytes through the library itself: a well-sized frame whose body is not msgpack (0xc1 is never used).
+    const lib = (await import('@fails-components/webtransport')) as unknown as {
+      WebTransport: new (url: string, options: object) => {
+        ready: Promise<void>;
+        closed: Promise<unknown>;
+        createBidirectionalStream(): Promise<{ writable: WritableStream<Uint8Array> }>;
+        close(): void;
+      };
+    };
+    const raw = new lib.WebTransport(url, {
+      forceReliable: true,
+      serverCertificateHashes: [{ algorithm: 'sha-256', value: certificate.hash }],
+    });
+    raw.closed.catch(() => undefined);
+    try {
+      await raw.ready;
+      const stream = await raw.createBidirectionalStream();
+      const writer = stream.writable.getWriter();
+      await writer.write(new Uint8Array([0, 0, 0, 2, 0xc1, 0xc1]));
+      const closed = await Promise.race([
+        raw.closed.then(() => true, () => true),
+        new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 5_000)),
+      ]);
+      expect(closed).toBe(true);
+      expect(badFrames).toEqual(['FRAME_MALFORMED']);
+    } finally {
+      try {
+        raw.close();
+      } catch {
+        // Already closed by the server.
+      }
+    }
+    const good = await connect(url, certificate.hash);
+    expect(await roundTrip(await good.openChannel(), [{ ok: 1 }])).toEqual([{ ok: 1 }]);
+  });
+
+  it('refuses a client that pins the wrong certificate hash', async () => {
+    const { url } = await echoServer();
+    const other = await generateCertificate();
+    await expect(
+      webTransport().connect(url, { serverCertificateHashes: [other.hash], timeoutMs: 5_000 }),
+    ).rejects.toMatchObject({ code: 'TRANSPORT_CONNECT_FAILED' });
+  });
+
+  it('says once, with the reason, when HTTP/3 is asked for but falls back to HTTP/2', async () => {
+    const found = await detectHttp3();
+    if (found.available) return; // The native transport is installed: nothing falls back.
+    const warnings: { fields: object; message: string }[] = [];
+    const ignore = () => undefined;
+    const logger = { debug: ignore, info: ignore, error: ignore, warn: (fields: object, message: string) => warnings.push({ fields, message }) };
+    const transport = webTransport({ certificate, logger });
+    const listener = await transport.listen('127.0.0.1', 0);
+    listeners.push(listener);
+    expect(listener.protocol).toBe('webtransport-http2');
+    await listener.close();
+    const again = await transport.listen('127.0.0.1', 0);
+    listeners.push(again);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]?.message).toMatch(/falling back to WebTransport over HTTP\/2/);
+    expect(JSON.stringify(warnings[0]?.fields)).toContain('webtransport-transport-http3-quiche');
+  });
+});
