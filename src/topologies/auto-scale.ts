@@ -2,9 +2,8 @@ import path from 'node:path';
 import { ask } from '../actors/ask.js';
 import type { ActorRef } from '../actors/ref.js';
 import type { SupervisionPolicy } from '../actors/supervision.js';
-import type { ConfigureReply, ExportReply, ImportReply } from '../agents/messages.js';
+import type { ConfigureReply, ExportReply } from '../agents/messages.js';
 import type { CurvePoint } from '../learning/scenarios/curve.js';
-import { decodeBundle, encodeBundle } from '../memory/bundle.js';
 import type { DistillOptions } from '../memory/distill.js';
 import type { Pattern } from '../memory/pattern.js';
 import { DEFAULT_VIX_LEARNING_RATE, vixLearningRate, type VixLearningRate } from './auto-scale-vix.js';
@@ -206,10 +205,6 @@ export class AutoScaleDeployment extends SwarmDeployment<'auto-scale'> {
     this.decided({ episode, direction: 'down', cause, agent: agent.id, agents: this.swarm.all().length, patterns: Math.min(...given) });
   }
 
-  private get bundleSpace() {
-    return { featureSpaceId: this.swarm.space.id, dimensions: this.swarm.space.dimensions };
-  }
-
   private decided(decision: ScalingDecision): void {
     this.decisions.push(decision);
     this.events.publish({ type: 'scale', direction: decision.direction, agents: decision.agents, cause: decision.cause, at: this.runtime.clock.now() });
@@ -218,15 +213,13 @@ export class AutoScaleDeployment extends SwarmDeployment<'auto-scale'> {
   private async patternsOf(agent: AgentHandle): Promise<readonly Pattern[]> {
     const reply = await this.swarm.request(agent, (replyTo: ActorRef<ExportReply>) => ({ type: 'export', replyTo }));
     if (reply?.ok !== true) return [];
-    this.swarm.count(0, reply.bundle.byteLength);
-    return decodeBundle(reply.bundle, this.bundleSpace).patterns;
+    return this.swarm.patternsOf(reply.bundle);
   }
 
   /** Imports `patterns` into the agent in one bundle; how many it wrote. */
   private async give(agent: AgentHandle, patterns: readonly Pattern[]): Promise<number> {
     if (patterns.length === 0) return 0;
-    const bundle = encodeBundle(patterns, this.bundleSpace);
-    const reply = await this.swarm.request(agent, (replyTo: ActorRef<ImportReply>) => ({ type: 'import', bundle, mode: 'full', replyTo }));
+    const reply = await this.swarm.give(agent, patterns);
     return reply?.ok === true ? reply.imported.length : 0;
   }
 

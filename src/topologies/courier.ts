@@ -1,7 +1,7 @@
 import type { ActorRef } from '../actors/ref.js';
-import type { ExportReply, ImportReply } from '../agents/messages.js';
+import type { ExportReply } from '../agents/messages.js';
 import type { ScreenOptions } from '../agents/recent.js';
-import { decodeBundle, encodeBundle, type BundleSelection } from '../memory/bundle.js';
+import type { BundleSelection } from '../memory/bundle.js';
 import type { Pattern } from '../memory/pattern.js';
 import type { DeploymentEvents } from './events.js';
 import type { AgentHandle, Swarm } from './swarm.js';
@@ -29,7 +29,7 @@ export class Courier {
   async collect(source: AgentHandle, select: Omit<BundleSelection, 'origin'>): Promise<readonly Pattern[] | undefined> {
     const exported = await this.swarm.request(source, (replyTo: ActorRef<ExportReply>) => ({ type: 'export', select: { ...select, origin: source.id }, replyTo }));
     if (exported?.ok !== true) return undefined;
-    return decodeBundle(exported.bundle, { featureSpaceId: this.swarm.space.id, dimensions: this.swarm.space.dimensions }).patterns;
+    return this.swarm.patternsOf(exported.bundle);
   }
 
   /** Delivers to `target` those of `patterns` it has not had at their version; resolves with how many it wrote. */
@@ -38,17 +38,9 @@ export class Courier {
     this.sent.set(target.id, sent);
     const fresh = patterns.filter((p) => (sent.get(p.id) ?? 0) < p.version);
     if (fresh.length === 0) return 0;
-    const bundle = encodeBundle(fresh, { featureSpaceId: this.swarm.space.id, dimensions: this.swarm.space.dimensions });
-    const imported = await this.swarm.request(target, (replyTo: ActorRef<ImportReply>) => ({
-      type: 'import',
-      bundle,
-      mode: 'full',
-      ...(screen === undefined ? {} : { screen }),
-      replyTo,
-    }));
+    const imported = await this.swarm.give(target, fresh, screen);
     if (imported?.ok !== true) return 0;
     for (const p of fresh) sent.set(p.id, p.version);
-    this.swarm.count(0, bundle.byteLength);
     this.transfers++;
     this.patterns += imported.imported.length;
     this.refused += imported.screened.length;

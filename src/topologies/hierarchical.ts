@@ -1,7 +1,7 @@
 import type { ActorRef } from '../actors/ref.js';
-import type { ChangesReply, ExportReply, ImportReply, MaintainReply } from '../agents/messages.js';
+import type { ChangesReply, ExportReply, MaintainReply } from '../agents/messages.js';
 import type { CurvePoint } from '../learning/scenarios/curve.js';
-import { BundleError, decodeBundle, encodeBundle } from '../memory/bundle.js';
+import { BundleError } from '../memory/bundle.js';
 import type { DistillOptions } from '../memory/distill.js';
 import type { Pattern } from '../memory/pattern.js';
 import type { HierarchicalConfig } from './config.js';
@@ -210,9 +210,7 @@ export class HierarchicalDeployment extends SwarmDeployment<'hierarchical'> {
       else taken.push(...patterns.map((pattern) => weighted(pattern, weight)));
     }
     if (taken.length > 0) {
-      const bundle = encodeBundle(taken, this.space);
-      this.swarm.count(0, bundle.byteLength);
-      const imported = await this.swarm.request(leader, (replyTo: ActorRef<ImportReply>) => ({ type: 'import', bundle, mode: 'full', replyTo }));
+      const imported = await this.swarm.give(leader, taken);
       if (imported?.ok !== true) return false;
       const maintained = await this.swarm.request(leader, (replyTo: ActorRef<MaintainReply>) => ({ type: 'maintain', distill: LEADER_DISTILL, replyTo }));
       if (maintained?.ok !== true) return false;
@@ -220,7 +218,7 @@ export class HierarchicalDeployment extends SwarmDeployment<'hierarchical'> {
     }
     const exported = await this.swarm.request(leader, (replyTo: ActorRef<ExportReply>) => ({ type: 'export', replyTo }));
     if (exported?.ok !== true) return false;
-    const held = decodeBundle(exported.bundle, this.space).patterns;
+    const held = this.swarm.patternsOf(exported.bundle);
     await this.ship(held);
     for (const { worker, seq } of deltas) this.marks.set(worker.id, seq);
     const done = this.runtime.clock.now();
@@ -236,10 +234,6 @@ export class HierarchicalDeployment extends SwarmDeployment<'hierarchical'> {
     return true;
   }
 
-  private get space() {
-    return { featureSpaceId: this.swarm.space.id, dimensions: this.swarm.space.dimensions };
-  }
-
   /** What `worker` originated or changed since the leader's mark for it; undefined if it did not answer. */
   private async delta(worker: AgentHandle): Promise<{ worker: AgentHandle; seq: number; patterns: readonly Pattern[] } | undefined> {
     const since = this.marks.get(worker.id) ?? 0;
@@ -247,7 +241,7 @@ export class HierarchicalDeployment extends SwarmDeployment<'hierarchical'> {
     if (reply?.ok !== true) return undefined;
     this.swarm.count(0, reply.bundle.byteLength);
     try {
-      return { worker, seq: reply.seq, patterns: decodeBundle(reply.bundle, this.space).patterns };
+      return { worker, seq: reply.seq, patterns: this.swarm.patternsOf(reply.bundle) };
     } catch (error) {
       // A worker's bundle that fails validation would fail again: move past it, discarding what it carried.
       if (!(error instanceof BundleError)) throw error;
@@ -263,9 +257,7 @@ export class HierarchicalDeployment extends SwarmDeployment<'hierarchical'> {
     if (!this.swarm.isLive(follower.id)) return this.outOfStep();
     const changed = held.filter((pattern) => this.shipped.get(pattern.id) !== pattern.version);
     if (changed.length > 0) {
-      const bundle = encodeBundle(changed, this.space);
-      this.swarm.count(0, bundle.byteLength);
-      const reply = await this.swarm.request(follower, (replyTo: ActorRef<ImportReply>) => ({ type: 'import', bundle, mode: 'full', replyTo }));
+      const reply = await this.swarm.give(follower, changed);
       if (reply?.ok !== true) return this.outOfStep();
     }
     for (const pattern of changed) this.shipped.set(pattern.id, pattern.version);
@@ -277,9 +269,7 @@ export class HierarchicalDeployment extends SwarmDeployment<'hierarchical'> {
     this.sent.set(worker.id, sent);
     const update = topDown(held, worker.id, sent, TOP_DOWN_LIMIT);
     if (update.length === 0) return;
-    const bundle = encodeBundle(update, this.space);
-    this.swarm.count(0, bundle.byteLength);
-    const reply = await this.swarm.request(worker, (replyTo: ActorRef<ImportReply>) => ({ type: 'import', bundle, mode: 'full', replyTo }));
+    const reply = await this.swarm.give(worker, update);
     if (reply?.ok !== true) return;
     for (const pattern of update) sent.set(pattern.id, pattern.version);
     this.pushed += update.length;

@@ -1,7 +1,7 @@
 import type { ActorRef } from '../actors/ref.js';
 import type { ExportReply, ImportReply } from '../agents/messages.js';
 import { convergenceEpisode, type CurvePoint } from '../learning/scenarios/curve.js';
-import { decodeBundle, encodeBundle } from '../memory/bundle.js';
+import { encodeBundle } from '../memory/bundle.js';
 import type { DistillOptions } from '../memory/distill.js';
 import type { RingConfig } from './config.js';
 import type { DeployOptions, TopologyMetrics } from './deployment.js';
@@ -150,10 +150,10 @@ export class RingDeployment extends SwarmDeployment<'ring'> {
     const others = this.stages.map((stage) => stage.id).filter((id) => id !== to.id);
     const exported = await this.swarm.request(from, (replyTo: ActorRef<ExportReply>) => ({ type: 'export', select: { origin: others }, replyTo }));
     if (exported?.ok !== true) return undefined;
-    const space = { featureSpaceId: this.swarm.space.id, dimensions: this.swarm.space.dimensions };
-    const held = decodeBundle(exported.bundle, space).patterns;
-    const handed = distilled(held, space.dimensions, HAND_OVER_DISTILL);
-    const bundle = encodeBundle(handed.patterns, space);
+    const held = this.swarm.patternsOf(exported.bundle);
+    const handed = distilled(held, this.swarm.space.dimensions, HAND_OVER_DISTILL);
+    // Encoded here rather than through `swarm.give`: the hand-over reports its size.
+    const bundle = encodeBundle(handed.patterns, this.swarm.bundleSpace);
     this.swarm.count(0, bundle.byteLength);
     const imported = await this.swarm.request(to, (replyTo: ActorRef<ImportReply>) => ({ type: 'import', bundle, mode: 'full', replyTo }));
     if (imported?.ok !== true) return undefined;

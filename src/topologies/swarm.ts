@@ -5,10 +5,13 @@ import type { Runtime } from '../actors/runtime.js';
 import type { ActorRef, AnyActorRef } from '../actors/ref.js';
 import type { SupervisionPolicy } from '../actors/supervision.js';
 import { agent } from '../agents/agent.js';
-import type { AgentMessage, AgentMetrics, EpisodeReply, PredictionsReply } from '../agents/messages.js';
+import type { AgentMessage, AgentMetrics, EpisodeReply, ImportReply, PredictionsReply } from '../agents/messages.js';
 import { ownedMemoryClosed } from '../agents/owned-memory.js';
+import type { ScreenOptions } from '../agents/recent.js';
 import type { LearnerFactory } from '../agents/session.js';
 import type { FeatureSpace } from '../learning/features.js';
+import { decodeBundle, encodeBundle } from '../memory/bundle.js';
+import type { Pattern } from '../memory/pattern.js';
 import { mergeScores, oracleCalls, scoreCalls, type Calls, type Score } from './evaluation.js';
 import type { DeploymentEvents } from './events.js';
 import type { EpisodeWindow, MarketFeed } from './market-feed.js';
@@ -112,6 +115,26 @@ export class Swarm {
 
   get space(): FeatureSpace {
     return this.options.space;
+  }
+
+  /** The agents' feature space as a bundle names it: what their bundles are encoded in and checked against. */
+  get bundleSpace(): { readonly featureSpaceId: string; readonly dimensions: number } {
+    return { featureSpaceId: this.options.space.id, dimensions: this.options.space.dimensions };
+  }
+
+  /** The patterns of a bundle an agent sent (an export, its changes), validated against the agents' feature space. */
+  patternsOf(bundle: Uint8Array): Pattern[] {
+    return [...decodeBundle(bundle, this.bundleSpace).patterns];
+  }
+
+  /**
+   * Imports `patterns` into `agent` as one bundle, its bytes counted as
+   * knowledge exchanged: the agent's reply, or undefined when it gave none.
+   */
+  async give(agent: AgentAddress, patterns: readonly Pattern[], screen?: ScreenOptions): Promise<ImportReply | undefined> {
+    const bundle = encodeBundle(patterns, this.bundleSpace);
+    this.count(0, bundle.byteLength);
+    return this.request(agent, (replyTo: ActorRef<ImportReply>) => ({ type: 'import', bundle, mode: 'full', ...(screen === undefined ? {} : { screen }), replyTo }));
   }
 
   spawn(parent: AnyActorRef, spec: AgentSpec): AgentHandle {
