@@ -65,7 +65,7 @@ export class MeshDeployment extends SwarmDeployment<'mesh'> {
         ...(options.agentSupervision === undefined ? {} : { supervision: options.agentSupervision }),
       });
       const screen = config.validateOnRecentData ? DEFAULT_SCREEN : undefined;
-      const sync = this.runtime.spawn(this.root, replicator(agent, { featureSpaceId: this.swarm.space.id, dimensions: this.swarm.space.dimensions }, this.swarm.requester, screen), { name: `sync-${agent.id}` });
+      const sync = this.runtime.spawn(this.root, replicator(agent, this.swarm.bundleSpace, this.swarm.requester, screen), { name: `sync-${agent.id}` });
       return { agent, replicator: sync };
     });
   }
