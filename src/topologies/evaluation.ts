@@ -1,6 +1,7 @@
 import type { FeatureSeries } from '../learning/episode.js';
 import { oraclePrediction } from '../market/oracle.js';
 import { outcomeDirection, type Direction } from '../market/outcomes.js';
+import type { LatencySummary } from './deployment.js';
 import { consensus } from './vote.js';
 
 /** One agent's calls over held-out windows, step by step. */
@@ -76,4 +77,12 @@ export function tallyVotes(series: FeatureSeries, voters: readonly (readonly Cal
     });
   });
   return { steps, decided, correct, abstained };
+}
+
+/** Count, median, 99th percentile and maximum of latencies in ms; NaN figures when there are none. */
+export function summarize(values: readonly number[]): LatencySummary {
+  if (values.length === 0) return { count: 0, p50Ms: Number.NaN, p99Ms: Number.NaN, maxMs: Number.NaN };
+  const sorted = [...values].sort((a, b) => a - b);
+  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]!;
+  return { count: sorted.length, p50Ms: at(0.5), p99Ms: at(0.99), maxMs: sorted.at(-1)! };
 }

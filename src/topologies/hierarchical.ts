@@ -6,9 +6,8 @@ import type { DistillOptions } from '../memory/distill.js';
 import type { Pattern } from '../memory/pattern.js';
 import type { HierarchicalConfig } from './config.js';
 import type { DeployOptions, LatencySummary, TopologyMetrics } from './deployment.js';
-import { mergeScores, scoreCalls } from './evaluation.js';
+import { mergeScores, scoreCalls, summarize } from './evaluation.js';
 import { topDown, weighted, workerWeight } from './hierarchical-aggregation.js';
-import { summarize } from './mesh.js';
 import type { AgentHandle } from './swarm.js';
 import { SwarmDeployment } from './swarm-deployment.js';
 

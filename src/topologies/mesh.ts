@@ -6,7 +6,8 @@ import { DEFAULT_SCREEN } from '../agents/recent.js';
 import type { CurvePoint } from '../learning/scenarios/curve.js';
 import type { Direction } from '../market/outcomes.js';
 import type { MeshConfig } from './config.js';
-import type { DeployOptions, LatencySummary, TopologyMetrics } from './deployment.js';
+import type { DeployOptions, TopologyMetrics } from './deployment.js';
+import { summarize } from './evaluation.js';
 import { replicator, type PulledFrom, type ReplicatorMessage } from './replicator.js';
 import type { AgentHandle } from './swarm.js';
 import { SwarmDeployment } from './swarm-deployment.js';
@@ -161,11 +162,4 @@ export class MeshDeployment extends SwarmDeployment<'mesh'> {
       abstentionRate: this.votesDecided + this.abstentions === 0 ? 0 : this.abstentions / (this.votesDecided + this.abstentions),
     };
   }
-}
-
-export function summarize(values: readonly number[]): LatencySummary {
-  if (values.length === 0) return { count: 0, p50Ms: Number.NaN, p99Ms: Number.NaN, maxMs: Number.NaN };
-  const sorted = [...values].sort((a, b) => a - b);
-  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]!;
-  return { count: sorted.length, p50Ms: at(0.5), p99Ms: at(0.99), maxMs: sorted.at(-1)! };
 }
