@@ -296,8 +296,8 @@ async function inWaves(waves: number, concurrency: number, one: () => Promise<un
 
 /**
  * Spawning n actors, and optionally sending each one message and waiting for
- * it. Ours creates an actor's nact host with its first message, so the
- * second form is the cost of an actor that has worked, host included.
+ * it: the second form is the cost of an actor that has worked, its mailbox's
+ * buffer and its first turn included (on nact's side, a scheduled message).
  */
 function spawnCost(messageEach: boolean): Case {
   return {

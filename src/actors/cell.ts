@@ -1,12 +1,13 @@
 import { toError } from '../errors.js';
 import { backoffDelay } from './backoff.js';
-import type { ActorContext, Behaviour, PersistentContext, SpawnOptions } from './behaviour.js';
+import type { ActorContext, Behaviour, PersistentBehaviour, PersistentContext, SpawnOptions } from './behaviour.js';
 import type { Clock, TimerHandle } from './clock.js';
 import { EscalationError, RestartBudgetExceededError, SpawnError } from './errors.js';
 import type { StopReason } from './events.js';
 import { Mailbox } from './mailbox.js';
 import type { ActorMetrics, ActorStatus } from './metrics.js';
-import { type HostContext, type HostRef, sendToHost, spawnHost, spawnPersistentHost, stopHost } from './nact-host.js';
+import type { Runnable } from './dispatcher.js';
+import { type HostContext, type HostRef, sendToHost, spawnPersistentHost, stopHost, stopSnapshots } from './nact-host.js';
 import { type ActorRef, type AnyActorRef, LocalRef, type MessageTarget, type Terminated, targetOf } from './ref.js';
 import { type ResolvedSupervision, admitRestart, directiveFor, resolveSupervision } from './supervision.js';
 import type { System } from './system.js';
@@ -27,20 +28,19 @@ const NO_CHILDREN: ReadonlyMap<string, ActorCell> = new Map();
 
 const NAME = /^[A-Za-z0-9_.~-]+$/;
 
-/** Marks a nact message as "drain the mailbox" for one incarnation; anything else a host gets is a replayed event. */
-interface DrainToken {
-  readonly incarnation: number;
-}
+/** Marks a nact message as "drain the mailbox"; anything else a persistent host gets is a replayed event. */
+const DRAIN = Symbol('drain');
 
 /**
- * One actor: its mailbox, its place in the tree, its supervision, and the nact
- * actor that hosts its current incarnation. Messages are queued here and
- * handed to the host in batches: one nact turn drains up to `batchSize`
- * messages, then yields to I/O (nact runs each of its messages in its own
- * `setImmediate`), which is what makes delivery several times cheaper than a
- * nact message per user message.
+ * One actor: its mailbox, its place in the tree, its supervision. Messages are
+ * queued here and processed in batches, several per nact turn (nact runs each
+ * of its messages in its own `setImmediate`), which is what makes delivery
+ * several times cheaper than a nact message per user message. A
+ * non-persistent cell takes its turns from the runtime's dispatcher; a
+ * persistent one from the nact persistent actor that hosts its current
+ * incarnation, which recovers its state and keeps its journal.
  */
-export class ActorCell implements MessageTarget, Supervisor {
+export class ActorCell implements MessageTarget, Supervisor, Runnable {
   readonly ref: LocalRef<unknown>;
   readonly path: string;
   readonly policy: ResolvedSupervision;
@@ -48,16 +48,15 @@ export class ActorCell implements MessageTarget, Supervisor {
 
   private readonly mailbox = new Mailbox<unknown>();
   private restartTimes: number[] | undefined;
-  private readonly id: number;
   private status: ActorStatus = 'running';
   private incarnationNumber = 0;
   /** Set when the current incarnation fails (a message, a kill, an escalation); only a resume clears it. */
   private incarnationFailed = false;
-  /** The nact actor hosting this incarnation; created on the first message, except for persistent actors, which recover at once. */
+  /** The nact persistent actor hosting a persistent actor's incarnation, from its start until it ends or its recovery fails. */
   private host: HostRef | undefined;
   /** False while an incarnation has failed to initialise; resuming then means restarting. */
   private initialised = false;
-  private token: DrainToken = { incarnation: 0 };
+  /** A turn has been requested (from the dispatcher or the host) or is running. */
   private scheduled = false;
   private processing = false;
   private afterDrain: (() => void) | undefined;
@@ -74,6 +73,8 @@ export class ActorCell implements MessageTarget, Supervisor {
   private processedCount = 0;
   private failedCount = 0;
   private failedAfterEndCount = 0;
+  /** Messages that ended without their result becoming the live state: they failed, or completed after their incarnation ended. */
+  private unappliedCount = 0;
   private restartCount = 0;
   private lastError: Error | undefined;
   private readonly context: CellContext;
@@ -86,7 +87,6 @@ export class ActorCell implements MessageTarget, Supervisor {
     readonly behaviour: Behaviour<unknown>,
     policy: ResolvedSupervision,
   ) {
-    this.id = system.nextId();
     this.path = parent.path === '/' ? `/${name}` : `${parent.path}/${name}`;
     this.ref = new LocalRef(this, name);
     this.policy = policy;
@@ -147,10 +147,7 @@ export class ActorCell implements MessageTarget, Supervisor {
       return;
     }
     this.mailbox.push(message);
-    if (!this.scheduled && status === 'running' && this.initialised) {
-      this.scheduled = true;
-      sendToHost(this.host ?? this.openHost(), this.token);
-    }
+    if (!this.scheduled && status === 'running' && this.initialised) this.requestTurn();
   }
 
   /** Per-actor timers, created on first use. */
@@ -175,8 +172,8 @@ export class ActorCell implements MessageTarget, Supervisor {
   // ---- incarnations -------------------------------------------------------
 
   private startIncarnation(): void {
-    this.token = { incarnation: this.incarnationNumber };
     this.incarnationFailed = false;
+    // A turn asked of the ended incarnation's host went with it; a visit still queued in the dispatcher is harmless (see runTurn).
     this.scheduled = false;
     this.persistFn = undefined;
     this.initialised = false;
@@ -187,27 +184,33 @@ export class ActorCell implements MessageTarget, Supervisor {
       return;
     }
     this.initialised = true;
-    if (this.behaviour.kind === 'persistent') this.openHost();
+    if (this.behaviour.kind === 'persistent') this.openHost(this.behaviour);
     this.scheduleIfNeeded();
   }
 
-  private openHost(): HostRef {
-    const hostName = `a${this.id}-${this.incarnationNumber}`;
-    const behaviour = this.behaviour;
+  private openHost(behaviour: PersistentBehaviour<unknown, unknown>): void {
     const incarnation = this.incarnationNumber;
     const onCrash = (message: unknown, error: Error): void => {
-      // Only a persistent host's recovery can throw into nact: drains catch their own errors.
+      // Only recovery can throw into nact: drains catch their own errors.
       if (this.incarnationNumber === incarnation && this.status === 'running') {
         this.host = undefined;
         this.initialised = false;
         this.fail(error, message);
       }
     };
-    this.host =
-      behaviour.kind === 'persistent'
-        ? spawnPersistentHost(this.system.host, hostName, behaviour.persistenceKey, this.hostFunction, this.state, behaviour.snapshotEvery, onCrash)
-        : spawnHost(this.system.host, hostName, this.hostFunction, this.state, onCrash);
-    return this.host;
+    // nact goes on recovering a host it has stopped, so a host that is no longer this incarnation's
+    // may still replay events: it must then neither set the live state nor lend its persist, whose
+    // sequence numbers would collide with the live host's.
+    const hostFunction = (state: unknown, message: unknown, ctx: HostContext): unknown => {
+      const current = this.host === host;
+      if (current && ctx.persist) this.persistFn = ctx.persist;
+      if (message === DRAIN) return current ? this.drainHosted(host, state) : state;
+      if (ctx.recovering) return this.replay(behaviour, host, state, message);
+      return state;
+    };
+    const name = `p${this.system.nextId()}`;
+    const host = spawnPersistentHost(this.system.host, name, behaviour.persistenceKey, hostFunction, this.state, behaviour.snapshotEvery, onCrash);
+    this.host = host;
   }
 
   private initialState(): unknown {
@@ -238,36 +241,69 @@ export class ActorCell implements MessageTarget, Supervisor {
 
   // ---- message processing ---------------------------------------------------
 
-  // Synchronous unless a behaviour returns a promise: an awaited step per message costs more than the message.
-  private readonly hostFunction = (state: unknown, message: unknown, ctx: HostContext): unknown => {
-    if (ctx.persist) this.persistFn = ctx.persist;
-    if (message === this.token) return this.drain(state);
-    if (ctx.recovering) return this.replay(state, message);
-    return state;
-  };
+  private requestTurn(): void {
+    this.scheduled = true;
+    if (this.behaviour.kind !== 'persistent') this.system.dispatcher.schedule(this);
+    else if (this.host) sendToHost(this.host, DRAIN);
+  }
 
-  private replay(state: unknown, message: unknown): unknown {
-    const behaviour = this.behaviour;
-    if (behaviour.kind !== 'persistent') return state;
+  /** The dispatcher's visit. A visit the cell cannot use (it failed, restarts, stopped, or is still busy with an async message) costs nothing. */
+  runTurn(budget: number): number {
+    if (this.processing || !this.initialised || !this.isLive(this.incarnationNumber)) return 0;
+    const left = this.drain(budget);
+    // An async message ends the cell's part of the turn; it goes on with what is left once the message settles.
+    return left instanceof Promise ? 1 : budget - left;
+  }
+
+  /**
+   * A persistent host's turn: nact holds the state, recovered or returned by
+   * the last turn, and takes back the new one, which it may snapshot under the
+   * sequence number of every event persisted so far. When the turn's
+   * incarnation has ended with a message whose result it discarded (killed
+   * while the message awaited its persist, or failed by it), that state lacks
+   * the message's event although the journal has it, and by then it may even
+   * be the next incarnation's: the host must not snapshot it, and the next
+   * incarnation recovers from the journal. A graceful stop discards nothing,
+   * so its last turn still snapshots.
+   */
+  private drainHosted(host: HostRef, state: unknown): unknown {
+    this.state = state;
+    const unapplied = this.unappliedCount;
+    const left = this.drain(this.system.batchSize);
+    const end = (): unknown => {
+      if (this.unappliedCount !== unapplied && this.host !== host) stopSnapshots(host);
+      return this.state;
+    };
+    return left instanceof Promise ? left.then(end) : end();
+  }
+
+  /** A host that is no longer current still folds its events, but into nact's state only. */
+  private replay(behaviour: PersistentBehaviour<unknown, unknown>, host: HostRef, state: unknown, message: unknown): unknown {
     this.replayContext ??= recoveryContext(this.context);
     // Errors propagate to nact, which stops the host and reports through onCrash.
     const next = behaviour.receive(state, message, this.replayContext);
-    if (next instanceof Promise) return next.then((value) => (this.state = value));
-    this.state = next;
+    if (next instanceof Promise) {
+      return next.then((value) => {
+        if (this.host === host) this.state = value;
+        return value;
+      });
+    }
+    if (this.host === host) this.state = next;
     return next;
   }
 
-  private drain(state: unknown): unknown {
+  // Synchronous unless a behaviour returns a promise: an awaited step per message costs more than the message.
+  private drain(budget: number): number | Promise<number> {
     this.processing = true;
-    const result = this.processBatch(state, this.incarnationNumber, this.system.batchSize);
-    if (result instanceof Promise) {
-      return result.then((value) => {
+    const left = this.processBatch(this.state, this.incarnationNumber, budget);
+    if (left instanceof Promise) {
+      return left.then((value) => {
         this.drainEnded();
         return value;
       });
     }
     this.drainEnded();
-    return result;
+    return left;
   }
 
   private drainEnded(): void {
@@ -278,8 +314,12 @@ export class ActorCell implements MessageTarget, Supervisor {
     next?.();
   }
 
-  /** Processes up to `budget` messages; switches to a promise only when a behaviour or a fault needs one. */
-  private processBatch(state: unknown, incarnation: number, budget: number): unknown {
+  /**
+   * Processes up to `budget` messages and returns the budget left; switches to
+   * a promise only when a behaviour or a fault needs one. The live
+   * incarnation's state is `this.state`, set as each message completes.
+   */
+  private processBatch(state: unknown, incarnation: number, budget: number): number | Promise<number> {
     const behaviour = this.behaviour;
     const mailbox = this.mailbox;
     const faults = this.system.faults;
@@ -300,16 +340,17 @@ export class ActorCell implements MessageTarget, Supervisor {
         }
         next = this.receiveOne(behaviour, state, message);
       } catch (error) {
-        return this.failed(error, message, state, incarnation);
+        this.failed(error, message, incarnation);
+        return budget;
       }
       if (next instanceof Promise) return this.settle(next, state, message, incarnation, budget);
       state = next;
       this.processed(state, incarnation, message);
     }
-    if (this.incarnationNumber !== incarnation) return state;
-    if (mailbox.size > 0 && this.isLive(incarnation)) sendToHost(this.host as HostRef, this.token);
+    if (this.incarnationNumber !== incarnation) return budget;
+    if (mailbox.size > 0 && this.isLive(incarnation)) this.requestTurn();
     else this.scheduled = false;
-    return state;
+    return budget;
   }
 
   private receiveOne(behaviour: Behaviour<unknown>, state: unknown, message: unknown): unknown {
@@ -320,12 +361,13 @@ export class ActorCell implements MessageTarget, Supervisor {
     return behaviour.receive(state, message, this.context);
   }
 
-  private async settle(pending: Promise<unknown>, state: unknown, message: unknown, incarnation: number, budget: number): Promise<unknown> {
+  private async settle(pending: Promise<unknown>, state: unknown, message: unknown, incarnation: number, budget: number): Promise<number> {
     let next: unknown;
     try {
       next = await pending;
     } catch (error) {
-      return this.failed(error, message, state, incarnation);
+      this.failed(error, message, incarnation);
+      return budget;
     }
     this.processed(next, incarnation, message);
     return this.processBatch(next, incarnation, budget);
@@ -336,18 +378,21 @@ export class ActorCell implements MessageTarget, Supervisor {
     this.processedCount++;
     this.system.counters.processed++;
     if (this.isLive(incarnation)) this.state = state;
-    else this.afterEnd(incarnation, message, undefined);
+    else {
+      this.unappliedCount++;
+      this.afterEnd(incarnation, message, undefined);
+    }
   }
 
-  private failed(error: unknown, message: unknown, state: unknown, incarnation: number): unknown {
+  private failed(error: unknown, message: unknown, incarnation: number): void {
+    this.unappliedCount++;
     if (!this.isLive(incarnation)) {
       this.afterEnd(incarnation, message, toError(error));
-      return state;
+      return;
     }
     this.processing = false;
     this.scheduled = false;
     this.fail(toError(error), message);
-    return state;
   }
 
   /**
@@ -385,10 +430,7 @@ export class ActorCell implements MessageTarget, Supervisor {
   }
 
   private scheduleIfNeeded(): void {
-    if (!this.scheduled && this.initialised && this.canProcess() && this.mailbox.size > 0) {
-      this.scheduled = true;
-      sendToHost(this.host ?? this.openHost(), this.token);
-    }
+    if (!this.scheduled && this.initialised && this.canProcess() && this.mailbox.size > 0) this.requestTurn();
   }
 
   private refreshFaults(): void {

@@ -3,12 +3,14 @@ import nact from 'nact';
 import type { PersistenceEngine } from '../persistence.js';
 
 /**
- * The only file that touches nact. Each swarmbank actor is hosted by one nact
- * actor per incarnation; all hosts are direct children of the nact system,
- * because nact copies an actor's whole map of children into the context of
- * every message (22.8 ms a message at 100k children), and because nact does
- * not stop children when their parent stops. The actor tree, supervision and
- * ordered shutdown are kept in swarmbank's cells instead.
+ * The only file that touches nact. A runtime's non-persistent actors share
+ * one nact actor, whose turns the dispatcher hands out; a persistent actor is
+ * hosted by a nact persistent actor of its own per incarnation, which keeps
+ * its journal, snapshots and recovery. All hosts are direct children of the
+ * nact system, because nact copies an actor's whole map of children into the
+ * context of every message (22.8 ms a message at 100k children), and because
+ * nact does not stop children when their parent stops. The actor tree,
+ * supervision and ordered shutdown are kept in swarmbank's cells instead.
  */
 export interface HostRef {
   readonly ref: nact.Ref<unknown>;
@@ -19,6 +21,8 @@ export interface HostRef {
 interface ConcreteActor {
   readonly stopped: boolean;
   dispatch(message: unknown): void;
+  /** nact's hook after each message; a persistent actor takes its snapshots here. */
+  afterMessage: () => unknown;
 }
 
 // nact has no public way to reach the actor behind a reference; its system map is the one it uses itself.
@@ -61,18 +65,22 @@ export function startHostSystem(persistence: PersistenceEngine | undefined): Hos
   return { root, stop: () => nact.stop(root) };
 }
 
-export function spawnHost(
-  system: HostSystem,
-  name: string,
-  f: HostFunction,
-  initialState: unknown,
-  onCrash: HostCrashHandler,
-): HostRef {
-  const ref = nact.spawn(system.root, f as never, name, {
-    initialState,
-    onCrash: crashHandler(onCrash),
+const TURN = Symbol('turn');
+
+/**
+ * A nact actor that runs `turn` once per request; returns how to request one.
+ * `turn` is not expected to throw: if it does, the actor resumes with its next
+ * request rather than stopping, since every non-persistent actor depends on it.
+ */
+export function spawnTurnHost(system: HostSystem, name: string, turn: () => void): () => void {
+  const ref = nact.spawn(system.root, ((state: unknown) => {
+    turn();
+    return state;
+  }) as never, name, {
+    onCrash: (_message: unknown, _error: unknown, ctx: { resume: symbol }) => ctx.resume,
   } as never) as nact.Ref<unknown>;
-  return resolveHost(ref);
+  const host = resolveHost(ref);
+  return () => sendToHost(host, TURN);
 }
 
 export function spawnPersistentHost(
@@ -99,6 +107,20 @@ export function sendToHost(host: HostRef, message: unknown): void {
 export function stopHost(host: HostRef): void {
   nact.stop(host.ref);
 }
+
+/**
+ * A persistent host takes no more snapshots. nact snapshots the state a
+ * message returns under the sequence number of every event persisted through
+ * the host; once a turn has left a persisted event out of that state, a
+ * snapshot would drop the event from every later recovery. A no-op
+ * `afterMessage` is how nact itself turns snapshots off when `snapshotEvery`
+ * is unset.
+ */
+export function stopSnapshots(host: HostRef): void {
+  host.actor.afterMessage = noSnapshot;
+}
+
+const noSnapshot = (): void => undefined;
 
 function crashHandler(onCrash: HostCrashHandler) {
   return (message: unknown, error: unknown, ctx: { stop: symbol }) => {

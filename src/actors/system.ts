@@ -1,4 +1,5 @@
 import type { Clock } from './clock.js';
+import type { Dispatcher } from './dispatcher.js';
 import type { DeadLetterReason, EventStream, RuntimeEvent } from './events.js';
 import type { MutableRuntimeMetrics } from './metrics.js';
 import type { HostSystem } from './nact-host.js';
@@ -30,7 +31,9 @@ export interface System {
   readonly host: HostSystem;
   readonly persistence: PersistenceEngine | undefined;
   readonly faults: FaultHook;
-  /** Messages a cell processes per nact turn before yielding to I/O. */
+  /** Runs the turns of every non-persistent cell. */
+  readonly dispatcher: Dispatcher;
+  /** Messages processed per nact turn (by all non-persistent cells together, or by one persistent cell) before yielding to I/O. */
   readonly batchSize: number;
   /** Asks awaiting a reply, so that stopping the runtime can reject them and clear their timers. */
   readonly pendingAsks: Set<{ abort(error: Error): void }>;

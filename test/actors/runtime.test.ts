@@ -149,6 +149,42 @@ describe('runtime', () => {
     expect(seenByIo).toBeLessThan(100_000);
   });
 
+  it('does not let an actor with a long mailbox hold up the others', async () => {
+    const rt = runtime({ batchSize: 256 });
+    let busyProcessed = 0;
+    let busyWhenQuickRan: number | undefined;
+    const busy = rt.spawn(rt.root, stateless((_: number) => void busyProcessed++), { name: 'busy' });
+    const quick = rt.spawn(rt.root, stateless((_: number) => void (busyWhenQuickRan = busyProcessed)), { name: 'quick' });
+    for (let i = 0; i < 100_000; i++) dispatch(busy, i);
+    dispatch(quick, 0);
+    for (let turn = 0; turn < 1_000 && busyWhenQuickRan === undefined; turn++) await flush(1);
+    expect(busyWhenQuickRan).toBeLessThan(100_000);
+  });
+
+  it('keeps running the other actors while one awaits an async message', async () => {
+    const rt = runtime();
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const waited: number[] = [];
+    const waiting = rt.spawn(
+      rt.root,
+      stateless(async (n: number) => {
+        await gate;
+        waited.push(n);
+      }),
+      { name: 'waiting' },
+    );
+    const other = rt.spawn(rt.root, counter, { name: 'other' });
+    dispatch(waiting, 1);
+    dispatch(waiting, 2);
+    for (let i = 0; i < 3; i++) dispatch(other, { type: 'add', n: 1 });
+    await expect(get(other)).resolves.toBe(3);
+    expect(waited).toEqual([]);
+    release();
+    await flush();
+    expect(waited).toEqual([1, 2]);
+  });
+
   it('reports per-actor metrics: processed, mailbox depth, restarts and last error', async () => {
     const clock = new ManualClock();
     const rt = runtime({ clock });
