@@ -16,7 +16,9 @@ import { openPatternMemory } from '../src/memory/store.js';
  * What the get figures mean: swarmbank keeps a read-through cache of decoded
  * patterns, filled by its own writes, so "gets/s" after a load reads that
  * cache; "cold gets/s" is the first pass after a reopen, every get decoding
- * from LMDB. SQLite and plain lmdb decode every get.
+ * from LMDB. SQLite and plain lmdb decode every get. "gets into/s" is
+ * swarmbank's `getInto` on the same probes: the same copy, but into one
+ * reused Float32Array instead of a fresh buffer per get.
  */
 
 interface SqliteStatement {
@@ -60,6 +62,7 @@ const SEED = 20251127;
 interface Throughput {
   readonly upserts: number;
   readonly gets: number;
+  readonly getsInto?: number;
   readonly coldGets?: number;
   readonly bytesPerPattern: number;
 }
@@ -76,7 +79,7 @@ export async function run(args: readonly string[] = []): Promise<void> {
   console.log(
     `memory store: ${count} patterns, batches of ${BATCH}, ${reads} random gets, median of ${repetitions}, node ${process.version}, ${os.cpus().length} cores`,
   );
-  console.log('dims  system          upserts/s      gets/s  cold gets/s  bytes/pattern');
+  console.log('dims  system          upserts/s      gets/s  gets into/s  cold gets/s  bytes/pattern');
   const results: Record<string, Record<System, Throughput>> = {};
   for (const dimensions of [64, 384]) {
     const inputs = makeInputs(count, dimensions, SEED + dimensions);
@@ -94,13 +97,13 @@ export async function run(args: readonly string[] = []): Promise<void> {
     for (const system of SYSTEMS) {
       const m = medians[system];
       console.log(
-        `${String(dimensions).padEnd(5)} ${system.padEnd(14)} ${rate(m.upserts).padStart(10)} ${rate(m.gets).padStart(11)} ${(m.coldGets === undefined ? '-' : rate(m.coldGets)).padStart(12)}  ${m.bytesPerPattern.toFixed(0).padStart(13)}`,
+        `${String(dimensions).padEnd(5)} ${system.padEnd(14)} ${rate(m.upserts).padStart(10)} ${rate(m.gets).padStart(11)} ${(m.getsInto === undefined ? '-' : rate(m.getsInto)).padStart(12)} ${(m.coldGets === undefined ? '-' : rate(m.coldGets)).padStart(12)}  ${m.bytesPerPattern.toFixed(0).padStart(13)}`,
       );
     }
     const ours = medians.swarmbank;
     const sqlite = medians['better-sqlite3'];
     console.log(
-      `      swarmbank / sqlite: upserts ×${(ours.upserts / sqlite.upserts).toFixed(2)}, gets ×${(ours.gets / sqlite.gets).toFixed(2)}, cold gets ×${((ours.coldGets ?? 0) / sqlite.gets).toFixed(2)}`,
+      `      swarmbank / sqlite: upserts ×${(ours.upserts / sqlite.upserts).toFixed(2)}, gets ×${(ours.gets / sqlite.gets).toFixed(2)}, gets into ×${((ours.getsInto ?? 0) / sqlite.gets).toFixed(2)}, cold gets ×${((ours.coldGets ?? 0) / sqlite.gets).toFixed(2)}`,
     );
   }
   const recovery = await measureRecovery(count, 64, repetitions);
@@ -128,11 +131,13 @@ async function measureSwarmbank(dir: string, inputs: readonly PatternInput[], pr
   for (let i = 0; i < inputs.length; i += BATCH) await memory.upsertMany(inputs.slice(i, i + BATCH));
   const upserts = inputs.length / seconds(writeStart);
   const gets = getRate(probes, (id) => memory.get(id));
+  const into = new Float32Array(dimensions);
+  const getsInto = getRate(probes, (id) => memory.getInto(id, into));
   await memory.close();
   memory = await openPatternMemory({ path: dir, dimensions, featureSpaceId: FEATURE_SPACE });
   const coldGets = getRate(probes.slice(0, Math.min(probes.length, inputs.length)), (id) => memory.get(id));
   await memory.close();
-  return { upserts, gets, coldGets, bytesPerPattern: fs.statSync(path.join(dir, 'data.mdb')).size / inputs.length };
+  return { upserts, gets, getsInto, coldGets, bytesPerPattern: fs.statSync(path.join(dir, 'data.mdb')).size / inputs.length };
 }
 
 async function measureLmdb(dir: string, inputs: readonly PatternInput[], probes: readonly string[]): Promise<Throughput> {
@@ -319,9 +324,11 @@ function xorshift(seed: number): () => number {
 
 function medianOf(runs: readonly Throughput[]): Throughput {
   const cold = runs.map((r) => r.coldGets).filter((r): r is number => r !== undefined);
+  const into = runs.map((r) => r.getsInto).filter((r): r is number => r !== undefined);
   return {
     upserts: median(runs.map((r) => r.upserts)),
     gets: median(runs.map((r) => r.gets)),
+    ...(into.length === 0 ? {} : { getsInto: median(into) }),
     ...(cold.length === 0 ? {} : { coldGets: median(cold) }),
     bytesPerPattern: median(runs.map((r) => r.bytesPerPattern)),
   };

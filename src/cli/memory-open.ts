@@ -1,7 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { SwarmbankError } from '../errors.js';
-import { openDatabases, type MemoryFormat } from '../memory/databases.js';
+import { NotAPatternMemoryError } from '../memory/errors.js';
+import { readMemoryFormat as readFormat, type MemoryFormatInfo } from '../memory/format.js';
 import { openPatternMemory, type PatternMemory } from '../memory/store.js';
 
 /** A `--data` or `--into` directory that is missing, or does not hold what the command needs. */
@@ -16,13 +17,13 @@ export class MemoryDirectoryError extends SwarmbankError {
 
 
 /**
- * The format a pattern memory was created with, read from its meta database
- * (the `format` key of databases.ts): `openPatternMemory` must be given the
- * same dimensions and feature space. Refuses, with a `MemoryDirectoryError`
+ * The format a pattern memory was created with (memory/format.ts, which
+ * opens it read-only): `openPatternMemory` must be given the same
+ * dimensions and feature space. Refuses, with a `MemoryDirectoryError`
  * naming the problem, a path that is missing, not a directory, holds no LMDB
  * environment, or one that is not a pattern memory.
  */
-export async function readMemoryFormat(dir: string): Promise<MemoryFormat> {
+export async function readMemoryFormat(dir: string): Promise<MemoryFormatInfo> {
   let stat: fs.Stats;
   try {
     stat = fs.statSync(dir);
@@ -30,7 +31,7 @@ export async function readMemoryFormat(dir: string): Promise<MemoryFormat> {
     throw new MemoryDirectoryError(dir, 'does not exist');
   }
   if (!stat.isDirectory()) throw new MemoryDirectoryError(dir, 'is not a directory');
-  // Opening an environment creates the memory's databases in it: never in a deployment's actor journal.
+  // A deployment's actor journal is an LMDB environment too: say where the memories are instead.
   if (path.basename(path.resolve(dir)) === 'journal' && fs.existsSync(path.join(dir, '..', 'agents'))) {
     throw new MemoryDirectoryError(dir, `is a deployment's actor journal, not a pattern memory; the memories are under ${path.join(dir, '..', 'agents')}`);
   }
@@ -42,21 +43,12 @@ export async function readMemoryFormat(dir: string): Promise<MemoryFormat> {
     }
     throw new MemoryDirectoryError(dir, 'holds no pattern memory (no data.mdb)');
   }
-  let format: MemoryFormat | undefined;
   try {
-    const dbs = openDatabases(dir);
-    try {
-      format = dbs.meta.get('format') as MemoryFormat | undefined;
-    } finally {
-      await dbs.root.close();
-    }
+    return await readFormat(dir);
   } catch (error) {
+    if (error instanceof NotAPatternMemoryError) throw new MemoryDirectoryError(dir, error.reason);
     throw new MemoryDirectoryError(dir, `cannot be opened as a pattern memory (${error instanceof Error ? error.message : String(error)})`);
   }
-  if (format === undefined || typeof format.dimensions !== 'number' || typeof format.featureSpaceId !== 'string') {
-    throw new MemoryDirectoryError(dir, 'is an LMDB environment but not a pattern memory (it has no format record)');
-  }
-  return format;
 }
 
 /** Opens an existing pattern memory with the dimensions and feature space it was created with, unbounded, without a read cache. */

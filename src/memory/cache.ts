@@ -187,6 +187,12 @@ export function copyOut(p: Pattern): Pattern {
   return copyPattern(p, p.embedding.slice());
 }
 
+/** A caller's copy of a cached pattern whose embedding is `target`, filled from the cached one; nothing else is shared. */
+export function copyInto(p: Pattern, target: Float32Array): Pattern {
+  target.set(p.embedding);
+  return copyPattern(p, target);
+}
+
 /**
  * The pattern with its own tags and the given embedding. Spelled out field by
  * field because V8 builds such a literal far faster than a spread, and as two

@@ -58,6 +58,7 @@ const STRUCTURES: readonly (readonly string[])[] = [
   ['type', 'at', 'sources'],
   ['type', 'at', 'id', 'consolidated', 'plasticity'],
   ['type', 'at', 'id'],
+  ['type', 'at', 'ids'],
 ];
 
 /**

@@ -50,8 +50,9 @@ export const DEFAULT_EXEMPLAR_CAPACITY = 64;
  * The exemplar buffer is the best-ranked consolidated patterns, taken in
  * turn from each (outcome, condition) stratum so that rehearsal covers
  * every kind of consolidated knowledge instead of the single most supported
- * one. The store has no place for it yet, so it is returned rather than
- * persisted; it is cheap to recompute, being a function of the memory.
+ * one. It is returned, and persisted as the memory's exemplar buffer
+ * (`memory.setExemplars`, journaled), so `memory.exemplars()` yields it
+ * after a reopen or a rebuild from the journal.
  */
 export async function consolidate(
   memory: PatternMemory,
@@ -79,11 +80,13 @@ export async function consolidate(
   const written = fresh.length === 0 ? [] : await memory.consolidate(fresh, { plasticity });
   const now = new Map(written.map((p) => [p.id, p]));
   const consolidatedNow = ranked.filter((p) => p.consolidated || now.has(p.id)).map((p) => now.get(p.id) ?? p);
+  const exemplars = stratifiedTop(consolidatedNow, capacity);
+  await memory.setExemplars(exemplars.map((p) => p.id));
   return {
     consolidated: fresh,
     alreadyConsolidated: chosen.filter((p) => p.consolidated).map((p) => p.id),
     protectedCount: consolidatedNow.length,
-    exemplars: stratifiedTop(consolidatedNow, capacity),
+    exemplars,
   };
 }
 

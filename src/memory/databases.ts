@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import { open, type Database, type RootDatabase } from 'lmdb';
+import { open, type Database, type RootDatabase, type Transaction } from 'lmdb';
 import { MemoryOptionsError } from './errors.js';
 import type { EvictionKey } from './eviction.js';
 
@@ -19,13 +19,22 @@ export interface SnapshotInfo {
   readonly seq: number;
   readonly count: number;
   readonly createdAt: number;
+  /** The exemplar buffer at `seq` (see `PatternMemory.exemplars`); absent in snapshots taken before it was persisted. */
+  readonly exemplars?: readonly string[];
 }
 
 /**
  * The meta database: the format, the counters every write transaction
- * advances, whether the eviction index is kept, and one entry per snapshot.
+ * advances, whether the eviction index is kept, the exemplar buffer (ids,
+ * absent until first set), and one entry per snapshot.
  */
-export type MetaKey = 'format' | 'seq' | 'count' | 'compactedThrough' | 'evictionIndexed' | ['snapshot', number];
+export type MetaKey = 'format' | 'seq' | 'count' | 'compactedThrough' | 'evictionIndexed' | 'exemplars' | ['snapshot', number];
+
+/** The exemplar buffer as the meta database holds it. */
+export function readExemplarIds(dbs: Databases, transaction?: Transaction): readonly string[] {
+  const ids = (transaction === undefined ? dbs.meta.get('exemplars') : dbs.meta.get('exemplars', { transaction })) as readonly string[] | undefined;
+  return ids ?? [];
+}
 
 /**
  * One LMDB environment per memory directory, with one named database per

@@ -10,6 +10,16 @@ export class MemoryOptionsError extends SwarmbankError {
   }
 }
 
+/** A directory holds no pattern memory; `reason` says what it holds instead. Nothing was created in it. */
+export class NotAPatternMemoryError extends SwarmbankError {
+  constructor(
+    readonly path: string,
+    readonly reason: string,
+  ) {
+    super('NOT_A_PATTERN_MEMORY', `${path}: ${reason}`);
+  }
+}
+
 /** A stored record could not be decoded into what its database holds. Nothing was changed. */
 export class CorruptRecordError extends SwarmbankError {
   constructor(

@@ -1,6 +1,6 @@
 import type { Database, Transaction } from 'lmdb';
 import { decodePattern, samePattern } from './codec.js';
-import type { Databases, MemoryFormat } from './databases.js';
+import { readExemplarIds, type Databases, type MemoryFormat } from './databases.js';
 import { evictionKey, type EvictionKey } from './eviction.js';
 import { applyEvent, decodeRecord, type PatternState } from './journal.js';
 import type { Pattern } from './pattern.js';
@@ -42,6 +42,7 @@ export function checkIntegrity(dbs: Databases, format: MemoryFormat): IntegrityR
     if (snapshotSeq < compactedThrough) note(`the journal was compacted through ${compactedThrough} but the newest snapshot is at ${snapshotSeq}`);
 
     const expected = new Map<string, Pattern>();
+    const exemplars = { ids: snapshot?.exemplars ?? ([] as readonly string[]) };
     attempt(note, () => {
       if (snapshot === undefined) return;
       const patterns = readSnapshot(dbs, format, snapshot.seq, transaction);
@@ -49,9 +50,13 @@ export function checkIntegrity(dbs: Databases, format: MemoryFormat): IntegrityR
       for (const pattern of patterns) expected.set(pattern.id, pattern);
     });
 
-    const events = replayJournal(dbs, format, snapshotSeq, lastSeq, transaction, expected, note);
+    const events = replayJournal(dbs, format, snapshotSeq, lastSeq, transaction, expected, exemplars, note);
     const actual = readPatterns(dbs, format, transaction, note);
     comparePatterns(expected, actual, note);
+    const stored = readExemplarIds(dbs, transaction);
+    if (stored.length !== exemplars.ids.length || stored.some((id, i) => id !== exemplars.ids[i])) {
+      note(`the exemplar buffer holds ${JSON.stringify(stored)}, the journal produces ${JSON.stringify(exemplars.ids)}`);
+    }
 
     const count = dbs.meta.get('count', { transaction }) as number;
     if (count !== actual.size) note(`the pattern count says ${count}, the memory holds ${actual.size}`);
@@ -70,12 +75,14 @@ function replayJournal(
   lastSeq: number,
   transaction: Transaction,
   state: Map<string, Pattern>,
+  exemplars: { ids: readonly string[] },
   note: (problem: string) => void,
 ): number {
   const mapState: PatternState = {
     get: (id) => state.get(id),
     put: (pattern) => void state.set(pattern.id, pattern),
     remove: (id) => void state.delete(id),
+    setExemplars: (ids) => void (exemplars.ids = ids),
   };
   const keys = [...dbs.journal.getKeys({ start: afterSeq + 1, transaction })];
   let previous = afterSeq;

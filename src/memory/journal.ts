@@ -26,7 +26,13 @@ export type JournalEvent =
     }
   /** Removed by the capacity policy, as opposed to `delete`, which a caller asked for. */
   | { readonly type: 'evict'; readonly seq: number; readonly at: number; readonly id: string }
-  | { readonly type: 'delete'; readonly seq: number; readonly at: number; readonly id: string };
+  | { readonly type: 'delete'; readonly seq: number; readonly at: number; readonly id: string }
+  /**
+   * Replaces the exemplar buffer (the consolidated patterns kept for
+   * rehearsal, see consolidation.ts) with `ids`, in order. The buffer names
+   * patterns; one removed later simply drops out of what it yields.
+   */
+  | { readonly type: 'exemplars'; readonly seq: number; readonly at: number; readonly ids: readonly string[] };
 
 /** An event before the journal gives it a sequence number. */
 export type PendingEvent = WithoutSeq<JournalEvent>;
@@ -48,7 +54,8 @@ type StoredEnvelope =
   | { readonly type: 'import'; readonly at: number; readonly source: string }
   | { readonly type: 'merge'; readonly at: number; readonly sources: readonly string[] }
   | { readonly type: 'consolidate'; readonly at: number; readonly id: string; readonly consolidated: boolean; readonly plasticity: number }
-  | { readonly type: 'evict' | 'delete'; readonly at: number; readonly id: string };
+  | { readonly type: 'evict' | 'delete'; readonly at: number; readonly id: string }
+  | { readonly type: 'exemplars'; readonly at: number; readonly ids: readonly string[] };
 
 /** Field order is fixed per event type so each type maps to one structure of codec.ts. */
 export function encodeEnvelope(event: PendingEvent): Uint8Array {
@@ -68,6 +75,8 @@ function envelopeOf(event: PendingEvent): StoredEnvelope {
     case 'evict':
     case 'delete':
       return { type: event.type, at: event.at, id: event.id };
+    case 'exemplars':
+      return { type: event.type, at: event.at, ids: event.ids };
   }
 }
 
@@ -121,6 +130,11 @@ function fromStoredEvent(seq: number, record: unknown, storedPattern: unknown, e
     case 'evict':
     case 'delete':
       return { type, seq, at, id: requireString(stored['id'], 'id') };
+    case 'exemplars': {
+      const ids = stored['ids'];
+      if (!Array.isArray(ids)) throw new TypeError('exemplar ids are not an array');
+      return { type, seq, at, ids: ids.map((id) => requireString(id, 'exemplar id')) };
+    }
     default:
       throw new TypeError(`unknown event type ${String(type)}`);
   }
@@ -131,6 +145,8 @@ export interface PatternState {
   get(id: string): Pattern | undefined;
   put(pattern: Pattern): void;
   remove(id: string): void;
+  /** Replaces the exemplar buffer; every id is stored (applyEvent checks). */
+  setExemplars(ids: readonly string[]): void;
 }
 
 /**
@@ -162,6 +178,10 @@ export function applyEvent(state: PatternState, event: PendingEvent): void {
     case 'evict':
     case 'delete':
       removeExisting(state, event.id);
+      return;
+    case 'exemplars':
+      for (const id of event.ids) if (state.get(id) === undefined) throw new PatternNotFoundError(id);
+      state.setExemplars(event.ids);
       return;
   }
 }

@@ -126,7 +126,8 @@ function apply(index: VectorIndex, event: JournalEvent): void {
       index.remove(event.id);
       return;
     case 'consolidate':
-      // Consolidation changes neither the embedding nor any facet the index filters on.
+    case 'exemplars':
+      // Neither changes an embedding or any facet the index filters on.
       return;
   }
 }

@@ -1,6 +1,6 @@
 import type { Transaction } from 'lmdb';
 import { decodePattern } from './codec.js';
-import type { Databases, SnapshotInfo } from './databases.js';
+import { readExemplarIds, type Databases, type SnapshotInfo } from './databases.js';
 import type { Pattern, PatternExpectations } from './pattern.js';
 import { readRange, scanRange, streamRange } from './ranges.js';
 
@@ -44,7 +44,7 @@ export function writeSnapshot(dbs: Databases, expect: PatternExpectations, seq: 
     dbs.snapshots.put([seq, id], bytes);
     count++;
   }
-  const info: SnapshotInfo = { seq, count, createdAt };
+  const info: SnapshotInfo = { seq, count, createdAt, exemplars: readExemplarIds(dbs) };
   dbs.meta.put(['snapshot', seq], info);
   return info;
 }

@@ -1,7 +1,7 @@
 import type { Database, Key } from 'lmdb';
-import { copyOut, PatternCache, type StagedChanges } from './cache.js';
+import { copyInto, copyOut, PatternCache, type StagedChanges } from './cache.js';
 import { decodePattern, encodePattern } from './codec.js';
-import { initialiseFormat, openDatabases, type Databases, type MemoryFormat, type SnapshotInfo } from './databases.js';
+import { initialiseFormat, openDatabases, readExemplarIds, type Databases, type MemoryFormat, type SnapshotInfo } from './databases.js';
 import { JournalError, MemoryFullError, MemoryOptionsError, PatternNotFoundError } from './errors.js';
 import { buildEvictionIndex, DEFAULT_RECENCY_HALF_LIFE_MS, evictionKey } from './eviction.js';
 import { checkIntegrity, type IntegrityReport } from './integrity.js';
@@ -84,7 +84,19 @@ export interface PatternMemory {
   readonly capacity: number;
   readonly recencyHalfLifeMs: number;
 
+  /** A copy of the stored pattern whose embedding owns its buffer; the caller may keep and change it. */
   get(id: string): Pattern | undefined;
+  /**
+   * `get` without allocating an embedding: copies the stored one into
+   * `target` (a Float32Array of the memory's dimensions, else
+   * `MemoryOptionsError`) and returns a pattern whose `embedding` is
+   * `target` itself. Reusing one target across reads saves a buffer
+   * allocation per read, the largest cost of a cached `get` at high
+   * dimensions; the pattern returned by the previous call then sees its
+   * embedding overwritten, so copy what must outlive the next read.
+   * Untouched when the pattern is absent.
+   */
+  getInto(id: string, target: Float32Array): Pattern | undefined;
   has(id: string): boolean;
   /** Every pattern in id order, from one consistent read of the database. */
   iterate(): Generator<Pattern>;
@@ -111,6 +123,16 @@ export interface PatternMemory {
   consolidate(ids: readonly string[], options?: ConsolidateOptions): Promise<Pattern[]>;
   /** Undoes `consolidate`. */
   release(ids: readonly string[], options?: ReleaseOptions): Promise<Pattern[]>;
+  /**
+   * Replaces the exemplar buffer, the patterns kept for rehearsal (see
+   * consolidation.ts), with `ids` in order, duplicates dropped. Every id
+   * must be stored (`PatternNotFoundError`). Journaled, and kept in
+   * snapshots, so it survives a reopen and a rebuild from the journal; a
+   * call that changes nothing writes nothing. Returns the buffer's ids.
+   */
+  setExemplars(ids: readonly string[]): Promise<readonly string[]>;
+  /** The exemplar buffer's patterns, in its order; a pattern removed since it was set is left out. */
+  exemplars(): Pattern[];
   /**
    * Writes another memory's patterns, all validated before anything is
    * written. An imported pattern keeps its id, content, origin and
@@ -207,15 +229,30 @@ class LmdbPatternMemory implements PatternMemory {
   }
 
   get(id: string): Pattern | undefined {
+    const found = this.committed(id);
+    return found === undefined ? undefined : copyOut(found);
+  }
+
+  getInto(id: string, target: Float32Array): Pattern | undefined {
+    if (!(target instanceof Float32Array) || target.length !== this.dimensions) {
+      const got = target instanceof Float32Array ? `${target.length} values` : typeof target;
+      throw new MemoryOptionsError('target', `must be a Float32Array of ${this.dimensions} values, got ${got}`);
+    }
+    const found = this.committed(id);
+    return found === undefined ? undefined : copyInto(found, target);
+  }
+
+  /** The cache's pattern or one decoded from LMDB: never hand it out as is (see cache.ts). */
+  private committed(id: string): Pattern | undefined {
     this.cache.checkForReads(this.readSeq);
     const cached = this.cache.committed(id);
-    if (cached !== undefined) return copyOut(cached);
+    if (cached !== undefined) return cached;
     // Both reads come from lmdb's current read snapshot, which cannot move between two synchronous calls.
     const seq = this.readSeq();
     const stored = readBinaryKey(this.dbs.patterns, 'patterns', id, this.cache.decode);
     if (stored === undefined) return undefined;
     this.cache.rememberRead(seq, stored);
-    return copyOut(stored);
+    return stored;
   }
 
   has(id: string): boolean {
@@ -256,10 +293,13 @@ class LmdbPatternMemory implements PatternMemory {
   }
 
   upsertMany(inputs: readonly PatternInput[]): Promise<Pattern[]> {
-    return this.write((scope) =>
-      inputs.map((input) => {
+    return this.write((scope) => {
+      const copies = new EmbeddingCopies(inputs.length, this.format.dimensions);
+      return inputs.map((input) => {
+        const embedding = copies.copy(input.embedding);
         if (!scope.knows(input.id)) {
-          const fresh = this.fromInput(input, { version: 1, createdAt: scope.at, updatedAt: scope.at, consolidated: false, plasticity: input.plasticity ?? 1 });
+          const owned = { version: 1, createdAt: scope.at, updatedAt: scope.at, consolidated: false, plasticity: input.plasticity ?? 1 };
+          const fresh = this.fromInput(input, owned, embedding);
           if (scope.recordNew({ type: 'upsert', at: scope.at, pattern: fresh })) return fresh;
         }
         const prior = scope.get(input.id);
@@ -270,11 +310,11 @@ class LmdbPatternMemory implements PatternMemory {
           updatedAt,
           consolidated: prior?.consolidated ?? false,
           plasticity: input.plasticity ?? prior?.plasticity ?? 1,
-        });
+        }, embedding);
         scope.recordEvent({ type: 'upsert', at: scope.at, pattern });
         return pattern;
-      }),
-    );
+      });
+    });
   }
 
   delete(id: string): Promise<boolean> {
@@ -310,6 +350,25 @@ class LmdbPatternMemory implements PatternMemory {
 
   release(ids: readonly string[], options: ReleaseOptions = {}): Promise<Pattern[]> {
     return this.setConsolidation(ids, false, options.plasticity ?? 1);
+  }
+
+  setExemplars(ids: readonly string[]): Promise<readonly string[]> {
+    return this.write((scope) => {
+      const unique = [...new Set(ids)];
+      const current = readExemplarIds(this.dbs);
+      if (unique.length === current.length && unique.every((id, i) => id === current[i])) return current;
+      scope.recordEvent({ type: 'exemplars', at: scope.at, ids: unique });
+      return unique;
+    });
+  }
+
+  exemplars(): Pattern[] {
+    const patterns: Pattern[] = [];
+    for (const id of readExemplarIds(this.dbs)) {
+      const pattern = this.get(id);
+      if (pattern !== undefined) patterns.push(pattern);
+    }
+    return patterns;
   }
 
   importPatterns(patterns: readonly Pattern[], options: ImportOptions): Promise<Pattern[]> {
@@ -472,14 +531,15 @@ class LmdbPatternMemory implements PatternMemory {
     });
   }
 
+  /** `embedding` is the memory's copy of `input.embedding` when the caller made one (see EmbeddingCopies). */
   private fromInput(
     input: PatternInput,
     owned: Pick<Pattern, 'version' | 'createdAt' | 'updatedAt' | 'consolidated' | 'plasticity'>,
+    embedding: Float32Array = ownCopy(input.embedding),
   ): Pattern {
-    const embedding: unknown = input.embedding;
     const pattern: { -readonly [F in keyof Pattern]: Pattern[F] } = {
       id: input.id,
-      embedding: embedding instanceof Float32Array ? embedding.slice() : input.embedding,
+      embedding,
       outcome: input.outcome,
       confidence: input.confidence,
       support: input.support,
@@ -508,6 +568,8 @@ class LmdbPatternMemory implements PatternMemory {
     if (all.length !== info.count) {
       throw new JournalError('JOURNAL_GAP', `snapshot ${info.seq} should hold ${info.count} patterns, the source gave ${all.length}`);
     }
+    const ids = new Set(all.map((pattern) => pattern.id));
+    for (const id of info.exemplars ?? []) if (!ids.has(id)) throw new PatternNotFoundError(id);
     await this.transact((scope) => {
       if (scope.seq !== 0 || scope.count !== 0) {
         throw new JournalError('JOURNAL_NOT_EMPTY', `a snapshot can only be restored into an empty memory; this one is at event ${scope.seq}`);
@@ -515,6 +577,7 @@ class LmdbPatternMemory implements PatternMemory {
       for (const pattern of all) this.dbs.snapshots.put([info.seq, pattern.id], scope.put(pattern));
       this.dbs.meta.put(['snapshot', info.seq], info);
       this.dbs.meta.put('compactedThrough', info.seq);
+      if (info.exemplars !== undefined && info.exemplars.length > 0) scope.setExemplars(info.exemplars);
       scope.seq = info.seq;
     }, false);
   }
@@ -630,6 +693,10 @@ class WriteScope implements PatternState {
     this.changes.set(pattern.id, pattern);
   }
 
+  setExemplars(ids: readonly string[]): void {
+    this.dbs.meta.put('exemplars', [...ids]);
+  }
+
   remove(id: string): void {
     const prior = this.get(id);
     if (prior === undefined) return;
@@ -707,6 +774,41 @@ interface LmdbStats {
 
 function pagesOf(stats: LmdbStats): number {
   return (stats.treeBranchPageCount + stats.treeLeafPageCount + stats.overflowPages) * stats.pageSize;
+}
+
+/** A copy of a caller's embedding that owns its buffer; anything but a Float32Array is passed on for validation to refuse. */
+function ownCopy(embedding: unknown): Float32Array {
+  return (embedding instanceof Float32Array ? embedding.slice() : embedding) as Float32Array;
+}
+
+/**
+ * The memory's copies of one batch's embeddings, side by side in one
+ * buffer: a buffer of its own per embedding cost a V8 backing-store
+ * allocation each (outside the heap, tracked until collected), more than
+ * the rest of an upsert's bookkeeping. The patterns `upsertMany` returns
+ * hold views into it, so a caller keeping one pattern of a batch keeps the
+ * batch's embeddings in memory; `get` returns embeddings that own their
+ * buffer. Anything but a Float32Array of the memory's dimensions is passed
+ * on as is, for validation to refuse.
+ */
+class EmbeddingCopies {
+  private buffer: Float32Array | undefined;
+  private used = 0;
+
+  constructor(
+    private readonly count: number,
+    private readonly dimensions: number,
+  ) {}
+
+  copy(embedding: unknown): Float32Array {
+    if (!(embedding instanceof Float32Array) || embedding.length !== this.dimensions) return embedding as Float32Array;
+    this.buffer ??= new Float32Array(this.count * this.dimensions);
+    if (this.used + this.dimensions > this.buffer.length) return embedding.slice();
+    const target = this.buffer.subarray(this.used, this.used + this.dimensions);
+    target.set(embedding);
+    this.used += this.dimensions;
+    return target;
+  }
 }
 
 function missing(id: string): never {

@@ -1,3 +1,4 @@
+import { open } from 'lmdb';
 import { describe, expect, it } from 'vitest';
 import {
   CONSOLIDATED_PLASTICITY,
@@ -77,7 +78,7 @@ describe('consolidate', () => {
     expect(memory.get('d')).toMatchObject({ consolidated: true, plasticity: 0.25 });
   });
 
-  it('journals one consolidate event per newly consolidated pattern and leaves consolidated ones untouched', async () => {
+  it('journals one consolidate event per newly consolidated pattern, then the exemplar buffer, and leaves consolidated ones untouched', async () => {
     const memory = await ranked();
     await memory.consolidate(['a'], { plasticity: 0.3 });
     const seq = memory.lastSeq();
@@ -85,10 +86,13 @@ describe('consolidate', () => {
     const result = await consolidate(memory, { topFraction: 0.4 });
 
     expect(result).toMatchObject({ consolidated: ['b'], alreadyConsolidated: ['a'], protectedCount: 2 });
-    expect(await events(memory, seq + 1)).toMatchObject([{ type: 'consolidate', id: 'b', consolidated: true, plasticity: CONSOLIDATED_PLASTICITY }]);
+    expect(await events(memory, seq + 1)).toMatchObject([
+      { type: 'consolidate', id: 'b', consolidated: true, plasticity: CONSOLIDATED_PLASTICITY },
+      { type: 'exemplars', ids: ['a', 'b'] },
+    ]);
     expect(memory.get('a')?.plasticity).toBe(0.3);
     expect(await consolidate(memory, { topFraction: 0.4 })).toMatchObject({ consolidated: [], alreadyConsolidated: ['a', 'b'] });
-    expect(memory.lastSeq()).toBe(seq + 1);
+    expect(memory.lastSeq()).toBe(seq + 2);
   });
 
   it('protects consolidated patterns from eviction under capacity pressure, where they would otherwise go first', async () => {
@@ -143,6 +147,82 @@ describe('consolidate', () => {
     await source.close();
     await rebuilt.close();
     expect(await rawRecords(rebuilt.path, 'patterns')).toEqual(await rawRecords(source.path, 'patterns'));
+  });
+
+  describe('exemplar buffer', () => {
+    async function withExemplars(seed: number): Promise<{ memory: PatternMemory; ids: string[] }> {
+      const clock = manualClock();
+      const memory = await fixture.open({ clock: clock.now });
+      const random = createRandom(seed);
+      await memory.upsertMany(Array.from({ length: 40 }, (_, i) => randomInput(random, `p${String(i).padStart(2, '0')}`)));
+      clock.advance(1000);
+      const result = await consolidate(memory, { topFraction: 0.5 }, { exemplars: { capacity: 5 } });
+      return { memory, ids: result.exemplars.map((p) => p.id) };
+    }
+
+    it('persists the buffer consolidate returns, in its order, and keeps it across a reopen (seed 31)', async () => {
+      const { memory, ids } = await withExemplars(31);
+      expect(ids).toHaveLength(5);
+      expect(memory.exemplars().map((p) => p.id)).toEqual(ids);
+      await memory.close();
+
+      const reopened = await fixture.open({ path: memory.path });
+      expect(reopened.exemplars().map((p) => p.id)).toEqual(ids);
+      for (const exemplar of reopened.exemplars()) expect(exemplar).toEqual(reopened.get(exemplar.id));
+      expect(reopened.checkIntegrity()).toMatchObject({ ok: true });
+    });
+
+    it('is journaled: a memory rebuilt from the journal, or from a snapshot and the journal tail, holds the same buffer (seed 32)', async () => {
+      const { memory, ids } = await withExemplars(32);
+      const exemplarEvents = (await events(memory, 1)).filter((event) => event.type === 'exemplars');
+      expect(exemplarEvents).toEqual([expect.objectContaining({ type: 'exemplars', ids })]);
+
+      const fromJournal = await fixture.open();
+      await fromJournal.restore({ events: memory.replay() });
+      expect(fromJournal.exemplars().map((p) => p.id)).toEqual(ids);
+
+      await memory.takeSnapshot();
+      await memory.upsert(input('late'));
+      await memory.compact();
+      const fromSnapshot = await fixture.open();
+      await fromSnapshot.restore(memory.recoverySource());
+      expect(fromSnapshot.exemplars().map((p) => p.id)).toEqual(ids);
+      expect(fromSnapshot.checkIntegrity()).toMatchObject({ ok: true });
+
+      // A later buffer replaces the earlier one on replay too.
+      await memory.setExemplars([ids[2] as string, 'late']);
+      const again = await fixture.open();
+      await again.restore(memory.recoverySource());
+      expect(again.exemplars().map((p) => p.id)).toEqual([ids[2], 'late']);
+    });
+
+    it('writes nothing when the buffer does not change, refuses an unknown id, and leaves out a pattern deleted since', async () => {
+      const memory = await fixture.open();
+      await memory.upsertMany([input('a'), input('b'), input('c')]);
+      expect(await memory.setExemplars(['b', 'a', 'b'])).toEqual(['b', 'a']);
+      const seq = memory.lastSeq();
+      expect(await memory.setExemplars(['b', 'a'])).toEqual(['b', 'a']);
+      expect(memory.lastSeq()).toBe(seq);
+      await expect(memory.setExemplars(['a', 'nope'])).rejects.toMatchObject({ code: 'PATTERN_NOT_FOUND' });
+      expect(memory.exemplars().map((p) => p.id)).toEqual(['b', 'a']);
+      await memory.delete('b');
+      expect(memory.exemplars().map((p) => p.id)).toEqual(['a']);
+      expect(memory.checkIntegrity()).toMatchObject({ ok: true });
+    });
+
+    it('is checked by the integrity check against the journal', async () => {
+      const memory = await fixture.open();
+      await memory.upsertMany([input('a'), input('b')]);
+      await memory.setExemplars(['a']);
+      await memory.close();
+      const root = open({ path: memory.path, maxDbs: 8, noSubdir: false });
+      await root.openDB({ name: 'meta' }).put('exemplars', ['b']);
+      await root.close();
+      const reopened = await fixture.open({ path: memory.path });
+      const report = reopened.checkIntegrity();
+      expect(report.ok).toBe(false);
+      expect(report.problems).toContain('the exemplar buffer holds ["b"], the journal produces ["a"]');
+    });
   });
 
   it.each<[string, unknown, unknown]>([

@@ -44,6 +44,40 @@ describe('pattern store', () => {
       }
     });
 
+    it.each([['cached', 100], ['uncached', 0]])('getInto copies a %s pattern into the caller\'s buffer and returns it as the embedding', async (_, cacheSize) => {
+      const memory = await fixture.open({ cacheSize });
+      const embedding = Float32Array.from({ length: DIMENSIONS }, (_, i) => i - 3.25);
+      await memory.upsertMany([input('a', { embedding }), input('b')]);
+      const target = new Float32Array(DIMENSIONS).fill(99);
+
+      const a = memory.getInto('a', target);
+      expect(a?.embedding).toBe(target);
+      expect([...target]).toEqual([...embedding]);
+      expect(a).toEqual(memory.get('a'));
+
+      // The next read reuses the buffer; what is stored never changes with it.
+      target.fill(7);
+      expect(memory.get('a')?.embedding).toEqual(embedding);
+      expect(memory.getInto('b', target)?.id).toBe('b');
+      expect([...target]).toEqual([...(memory.get('b')?.embedding ?? [])]);
+      const before = [...target];
+      expect(memory.getInto('missing', target)).toBeUndefined();
+      expect([...target]).toEqual(before);
+      expect(() => memory.getInto('a', new Float32Array(DIMENSIONS + 1))).toThrow(MemoryOptionsError);
+    });
+
+    it('returns a batch\'s patterns with embeddings of their own values, copied from what it was given', async () => {
+      const memory = await fixture.open();
+      const embeddings = [1, 2, 3].map((n) => new Float32Array(DIMENSIONS).fill(n));
+      const written = await memory.upsertMany(embeddings.map((embedding, n) => input(`p${n}`, { embedding })));
+      for (const embedding of embeddings) embedding.fill(0);
+      expect(written.map((p) => [...p.embedding])).toEqual([1, 2, 3].map((n) => new Array(DIMENSIONS).fill(n)));
+      (written[1]?.embedding as Float32Array).fill(-1);
+      expect([...(written[0]?.embedding ?? [])]).toEqual(new Array(DIMENSIONS).fill(1));
+      expect([...(written[2]?.embedding ?? [])]).toEqual(new Array(DIMENSIONS).fill(3));
+      expect(memory.get('p1')?.embedding[0]).toBe(2);
+    });
+
     it('keeps its own copy of the embedding it was given', async () => {
       const memory = await fixture.open();
       const embedding = new Float32Array(DIMENSIONS).fill(0.5);
