@@ -14,7 +14,7 @@ const SUITES: Readonly<Record<string, readonly string[]>> = {
   memory: ['./memory-store.ts', './memory-search.ts', './memory-reopen.ts'],
   learning: ['./learning.ts'],
   topologies: ['./topologies.ts'],
-  net: ['./net.ts'],
+  net: ['./net.ts', './net-sync.ts'],
 };
 
 function filesOf(name: string): URL[] {

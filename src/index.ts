@@ -26,7 +26,7 @@ export {
 export type { BackoffOptions } from './actors/backoff.js';
 export type { Timers } from './actors/timers.js';
 export { systemClock, type Clock, type TimerHandle } from './actors/clock.js';
-export { EventStream, type AfterEndEvent, type RuntimeEvent, type RuntimeEventType, type EventOf, type StopReason, type DeadLetterReason } from './actors/events.js';
+export { EventStream, type AfterEndEvent, type RuntimeEvent, type RuntimeEventType, type EventOf, type StopReason, type DeadLetterReason, type ClusterEvent, type PeerRefusal } from './actors/events.js';
 export type { ActorMetrics, ActorStatus, RuntimeMetrics } from './actors/metrics.js';
 export { exposeRuntimeMetrics, type PrometheusOptions } from './actors/prometheus.js';
 export { serviceKey, Registry, type ServiceKey } from './actors/registry.js';
@@ -78,8 +78,10 @@ export { validatePattern, PatternValidationError, type Pattern, type PatternInpu
 export type { JournalEvent } from './memory/journal.js';
 export type { IntegrityReport } from './memory/integrity.js';
 export { utility, DEFAULT_RECENCY_HALF_LIFE_MS } from './memory/eviction.js';
+export { readMemoryFormat, type MemoryFormatInfo } from './memory/format.js';
 export {
   MemoryOptionsError,
+  NotAPatternMemoryError,
   CorruptRecordError,
   MemoryFullError,
   PatternNotFoundError,
@@ -369,3 +371,28 @@ export {
   type NodeCertificate,
 } from './net/certificate.js';
 export { CLOSE_BAD_FRAME, detectHttp3, webTransport, type Http3Availability, type WebTransportOptions } from './net/webtransport.js';
+export {
+  DEFAULT_LIMITS,
+  Node,
+  NodeConfigError,
+  parsePeer,
+  startNode,
+  type MemberInfo,
+  type NodeCounters,
+  type NodeLimits,
+  type NodeOptions,
+  type PeerAddress,
+} from './net/node.js';
+export type { LinkCounters, MemberStatus } from './net/link.js';
+export { ClusterSecretError, HandshakeError, clusterSecret, type NodeIdentity } from './net/handshake.js';
+export {
+  CONTROL_PATH,
+  ClusterMeshDeployment,
+  DIRECTORY_PATH,
+  type ClusterAgent,
+  type ClusterControlMessage,
+  type ClusterDecision,
+  type ClusterMeshOptions,
+  type ClusterMeshStatus,
+  type DirectoryMessage,
+} from './topologies/cluster-mesh.js';

@@ -2,6 +2,9 @@ import { ActorStoppedError, AskTimeoutError } from './errors.js';
 import { type ActorRef, LocalRef, type MessageTarget, targetOf } from './ref.js';
 import type { System } from './system.js';
 
+/** The name of every ask's one-shot reply ref: a network node recognises by it a ref that takes one reply. */
+export const ASK_REPLY_NAME = '$ask';
+
 /** Sends a message; never throws: a message to a stopped or unknown actor is recorded as a dead letter. */
 export function dispatch<Msg>(ref: ActorRef<Msg>, message: Msg): void {
   targetOf(ref).deliver(message);
@@ -66,7 +69,7 @@ export function ask<Msg, Reply>(ref: ActorRef<Msg>, make: (replyTo: ActorRef<Rep
     reply.arm(timeoutMs, target.path);
     let message: Msg;
     try {
-      message = make(new LocalRef<Reply>(reply, '$ask'));
+      message = make(new LocalRef<Reply>(reply, ASK_REPLY_NAME));
     } catch (error) {
       reply.settle();
       reject(error);

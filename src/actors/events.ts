@@ -13,7 +13,8 @@ export type StopReason =
   | 'escalation'
   | 'runtime-stopped';
 
-export type DeadLetterReason = 'stopped' | 'unknown' | 'ask-expired';
+/** `unreachable`: for an actor on another node, whose node is gone or whose outbox is full. */
+export type DeadLetterReason = 'stopped' | 'unknown' | 'ask-expired' | 'unreachable';
 
 export type FaultKind = 'crash' | 'delay' | 'drop' | 'kill';
 
@@ -59,7 +60,35 @@ export type RuntimeEvent =
       readonly message: unknown;
       readonly at: number;
     }
-  | { readonly type: 'listener-failed'; readonly error: Error; readonly at: number };
+  | { readonly type: 'listener-failed'; readonly error: Error; readonly at: number }
+  | ClusterEvent;
+
+/** Why a network node refused a peer's session or closed it. */
+export type PeerRefusal =
+  /** The peer sent no valid hello within the handshake timeout. */
+  | 'handshake-timeout'
+  /** The hello carried no token, or a token that is not the HMAC of our nonce under the cluster secret. */
+  | 'bad-token'
+  /** The peer claimed our own node id, or that of a member already connected. */
+  | 'duplicate-node'
+  /** A frame over the size limit, or one that does not decode to a protocol message. */
+  | 'bad-frame'
+  /** More messages per second than the per-peer limit allows. */
+  | 'rate-limit'
+  /** More asks awaiting our replies than the per-peer limit allows. */
+  | 'too-many-asks';
+
+/**
+ * Cluster membership as one node sees it, published by `src/net` on its
+ * runtime's stream. A member is `up` once its handshake succeeded,
+ * `unreachable` when it has sent nothing (not even a heartbeat) for the
+ * failure-detection timeout, and `down` when its session is gone.
+ */
+export type ClusterEvent =
+  | { readonly type: 'member-up'; readonly node: string; readonly address: string; readonly protocol: string; readonly at: number }
+  | { readonly type: 'member-unreachable'; readonly node: string; readonly silentMs: number; readonly at: number }
+  | { readonly type: 'member-down'; readonly node: string; readonly reason: string; readonly at: number }
+  | { readonly type: 'peer-refused'; readonly address: string; readonly node?: string; readonly reason: PeerRefusal; readonly at: number };
 
 /**
  * Something that reached an incarnation after it was over: it had failed

@@ -39,6 +39,18 @@ export function logRuntimeEvents(runtime: Runtime, logger: Logger): Unsubscribe 
       case 'dead-letter':
         logger.debug({ path: event.path, reason: event.reason }, 'dead letter');
         return;
+      case 'member-up':
+        logger.info({ node: event.node, address: event.address, protocol: event.protocol }, 'cluster member up');
+        return;
+      case 'member-unreachable':
+        logger.warn({ node: event.node, silentMs: event.silentMs }, 'cluster member unreachable');
+        return;
+      case 'member-down':
+        logger.info({ node: event.node, reason: event.reason }, 'cluster member down');
+        return;
+      case 'peer-refused':
+        logger.warn({ address: event.address, node: event.node, reason: event.reason }, 'peer refused');
+        return;
       default:
         logger.debug({ ...('path' in event ? { path: event.path } : {}) }, event.type);
     }

@@ -5,10 +5,11 @@ import { LocalRef, targetOf } from './ref.js';
 import type { Behaviour, SpawnOptions } from './behaviour.js';
 import { ActorCell, STOP_TIMEOUT_MS, type Supervisor, superviseChild } from './cell.js';
 import { type Clock, systemClock } from './clock.js';
-import { EventStream, type RuntimeEvent } from './events.js';
+import { type DeadLetterReason, EventStream, type RuntimeEvent } from './events.js';
 import { FaultInjector } from './faults.js';
 import { type ActorMetrics, type RuntimeMetrics, emptyRuntimeMetrics } from './metrics.js';
-import { startHostSystem } from './nact-host.js';
+import { Dispatcher } from './dispatcher.js';
+import { spawnTurnHost, startHostSystem } from './nact-host.js';
 import type { PersistenceEngine } from '../persistence.js';
 import { Registry } from './registry.js';
 import type { System } from './system.js';
@@ -21,7 +22,7 @@ export interface RuntimeOptions {
   readonly clock?: Clock;
   /** Seeds backoff jitter and fault probabilities. Default 0, so runs repeat unless told otherwise. */
   readonly seed?: number;
-  /** Messages an actor processes per turn before yielding to I/O (default 4096). */
+  /** Messages processed per turn before yielding to I/O (default 4096): by all actors together, or by one persistent actor. */
   readonly batchSize?: number;
   /** How long `stop()` lets actors work through queued messages (default 5000 ms). */
   readonly stopTimeoutMs?: number;
@@ -45,6 +46,21 @@ export interface Runtime {
   lookup(path: string): AnyActorRef | undefined;
   /** A ref resolved by path at each send: it reaches whichever actor holds the path then, else dead letters. */
   refFor<Msg>(path: string): ActorRef<Msg>;
+  /**
+   * A ref whose messages go to `deliver` instead of a local actor: how a
+   * network node makes refs to actors on other nodes, so `dispatch` and
+   * `ask` work on them unchanged (asks are timed by this runtime's clock).
+   * `deliver` must not throw; what it cannot deliver it hands to
+   * `deadLetter`, which records it on this runtime's event stream.
+   */
+  externalRef<Msg>(path: string, deliver: (message: unknown, deadLetter: (reason: DeadLetterReason) => void) => void): ActorRef<Msg>;
+  /**
+   * Whether `ref` is a live actor of this runtime reachable by its path (not
+   * an ask's one-shot reply ref, a probe or an external ref).
+   */
+  isAddressable(ref: AnyActorRef): boolean;
+  /** Publishes an event that happened outside any actor (a network node's membership changes) on `events`. */
+  publish(event: RuntimeEvent): void;
   metrics(): RuntimeMetrics;
   metricsOf(ref: AnyActorRef): ActorMetrics | undefined;
   /** The metrics of every live actor, parents before their children. */
@@ -96,6 +112,18 @@ class PathTarget implements MessageTarget {
   }
 }
 
+class ExternalTarget implements MessageTarget {
+  constructor(
+    readonly system: System,
+    readonly path: string,
+    private readonly send: (message: unknown, deadLetter: (reason: DeadLetterReason) => void) => void,
+  ) {}
+
+  deliver(message: unknown): void {
+    this.send(message, (reason) => this.system.deadLetter(this.path, message, reason));
+  }
+}
+
 class ActorRuntime implements Runtime {
   readonly name: string;
   readonly root: AnyActorRef;
@@ -119,15 +147,17 @@ class ActorRuntime implements Runtime {
     const counters = emptyRuntimeMetrics();
     const events = this.events;
     const clock = this.clock;
+    const host = startHostSystem(options.persistence);
     const system: System = {
       clock,
       random: createRandom(options.seed ?? 0),
       events,
       counters,
       registry: this.registry,
-      host: startHostSystem(options.persistence),
+      host,
       persistence: options.persistence,
       faults: undefined as unknown as FaultInjector,
+      dispatcher: new Dispatcher(batchSize, (turn) => spawnTurnHost(host, 'dispatcher', turn)),
       batchSize,
       pendingAsks: new Set(),
       nextId: () => ++ids,
@@ -185,6 +215,19 @@ class ActorRuntime implements Runtime {
 
   refFor<Msg>(path: string): ActorRef<Msg> {
     return new LocalRef<Msg>(new PathTarget(this.system, path, (p) => this.resolve(p)), path.split('/').pop() ?? path);
+  }
+
+  externalRef<Msg>(path: string, deliver: (message: unknown, deadLetter: (reason: DeadLetterReason) => void) => void): ActorRef<Msg> {
+    return new LocalRef<Msg>(new ExternalTarget(this.system, path, deliver), path.split('/').pop() ?? path);
+  }
+
+  isAddressable(ref: AnyActorRef): boolean {
+    const target = targetOf(ref);
+    return target instanceof ActorCell ? this.resolve(target.path) === target : target instanceof PathTarget;
+  }
+
+  publish(event: RuntimeEvent): void {
+    this.system.emit(event);
   }
 
   metrics(): RuntimeMetrics {

@@ -163,7 +163,7 @@ async function handle(
     case 'maintain':
       return answer(stats, message.replyTo, () => maintain(session, message));
     case 'changes':
-      return answer(stats, message.replyTo, () => changesSince(session, message.since, options.id));
+      return answer(stats, message.replyTo, () => changesSince(session, message.since, options.id, message.limit));
     case 'predictions': {
       const { type: _type, replyTo, ...request } = message;
       return answer(stats, replyTo, () => predictions(session, request, options.space));
@@ -285,24 +285,36 @@ async function configure(session: AgentSession, tuning: Tuning, rate: number) {
   return { learningRate };
 }
 
-async function changesSince(session: AgentSession, since: number, id: string) {
+async function changesSince(session: AgentSession, since: number, id: string, limit: number | undefined) {
   if (!Number.isSafeInteger(since) || since < 0) throw new InvalidOptionError('changes', 'since', `must be a non-negative integer, got ${since}`);
+  if (limit !== undefined && !(Number.isSafeInteger(limit) && limit >= 1)) throw new InvalidOptionError('changes', 'limit', `must be a positive integer, got ${limit}`);
   const { memory } = session;
-  const seq = memory.lastSeq();
-  const written = await writtenSince(memory, since, seq);
-  const patterns = (written === undefined ? [...memory.iterate()] : [...written].flatMap((pid) => memory.get(pid) ?? [])).filter((p) => p.origin === id);
-  return { bundle: encodeBundle(patterns, memory), count: patterns.length, seq };
+  const last = memory.lastSeq();
+  const written = await writtenSince(memory, since, last, id, limit ?? Number.POSITIVE_INFINITY);
+  if (written === undefined) {
+    // The journal no longer reaches back to `since`: everything the agent originated, whatever the limit.
+    const patterns = [...memory.iterate()].filter((p) => p.origin === id);
+    return { bundle: encodeBundle(patterns, memory), count: patterns.length, seq: last, more: false };
+  }
+  const patterns = [...written.ids].flatMap((pid) => memory.get(pid) ?? []).filter((p) => p.origin === id);
+  return { bundle: encodeBundle(patterns, memory), count: patterns.length, seq: written.seq, more: written.seq < last };
 }
 
-/** Ids written by learning or merging in (since, to]; undefined when the journal no longer reaches back that far. */
-async function writtenSince(memory: PatternMemory, since: number, to: number): Promise<Set<string> | undefined> {
+/**
+ * Ids of the agent's own patterns written by learning or merging in (since, to], stopping once `limit` are
+ * found, with the sequence number the ids cover up to; undefined when the journal no longer reaches back that far.
+ */
+async function writtenSince(memory: PatternMemory, since: number, to: number, origin: string, limit: number): Promise<{ ids: Set<string>; seq: number } | undefined> {
   const ids = new Set<string>();
-  if (since >= to) return ids;
+  if (since >= to) return { ids, seq: to };
   try {
     for await (const event of memory.replay({ from: since + 1, to })) {
-      if (event.type === 'upsert' || event.type === 'merge') ids.add(event.pattern.id);
+      if ((event.type === 'upsert' || event.type === 'merge') && event.pattern.origin === origin) {
+        if (ids.size >= limit && !ids.has(event.pattern.id)) return { ids, seq: event.seq - 1 };
+        ids.add(event.pattern.id);
+      }
     }
-    return ids;
+    return { ids, seq: to };
   } catch (error) {
     if (error instanceof JournalError && error.code === 'JOURNAL_COMPACTED') return undefined;
     throw error;

@@ -71,6 +71,12 @@ export interface MaintainMessage {
 export interface ChangesMessage {
   readonly type: 'changes';
   readonly since: number;
+  /**
+   * At most this many patterns in the reply, so that it fits in a network
+   * frame; the reply's `seq` then covers only what it carries and `more`
+   * says to ask again from there. Default: all of them.
+   */
+  readonly limit?: number;
   readonly replyTo: ActorRef<ChangesReply>;
 }
 
@@ -147,8 +153,10 @@ export type ImportReply = AgentReply<{
 export type ChangesReply = AgentReply<{
   readonly bundle: Uint8Array;
   readonly count: number;
-  /** The journal's last sequence number when the changes were read: the next request's `since`. */
+  /** The journal's sequence number up to which the bundle holds the changes: the next request's `since`. */
   readonly seq: number;
+  /** True when `limit` cut the changes short: ask again from `seq`. */
+  readonly more: boolean;
 }>;
 export type PredictionsReply = AgentReply<{
   /** Bar indices of the steps called, in order; steps still in the feature warm-up are left out. */

@@ -5,12 +5,13 @@ import { compareCommand } from './compare.js';
 import { runSupervisionDemo } from './demo.js';
 import { doctorCommand } from './doctor.js';
 import { MEMORY_USAGE_ERRORS, memoryCommand } from './memory.js';
+import { nodeCommand } from './node.js';
 import { runCommand } from './run.js';
 import { scenarioCommand } from './scenario.js';
 import { walkForwardCommand } from './walk-forward.js';
 
 /** Errors in what the user gave (a config, a file, an option): exit code 2, as for a bad flag. */
-const USAGE_ERRORS = new Set([...MEMORY_USAGE_ERRORS, 'SCENARIO_CONFIG', 'DEPLOYMENT_CONFIG', 'INJECTION_SPEC', 'MARKET_OPTIONS', 'CONFIG_FILE', 'WALK_FORWARD_OPTIONS', 'CSV_HEADER', 'CSV_BAD_ROWS', 'CSV_EMPTY', 'DATASET_UNAVAILABLE']);
+const USAGE_ERRORS = new Set([...MEMORY_USAGE_ERRORS, 'SCENARIO_CONFIG', 'DEPLOYMENT_CONFIG', 'INJECTION_SPEC', 'MARKET_OPTIONS', 'CONFIG_FILE', 'WALK_FORWARD_OPTIONS', 'CSV_HEADER', 'CSV_BAD_ROWS', 'CSV_EMPTY', 'DATASET_UNAVAILABLE', 'NODE_CONFIG_INVALID', 'CLUSTER_SECRET_INVALID', 'TRANSPORT_CERTIFICATE']);
 
 /** Runs the `swarmbank` command; resolves with the process exit code. */
 export async function main(argv: readonly string[]): Promise<number> {
@@ -36,6 +37,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   program.addCommand(compareCommand().copyInheritedSettings(program));
   program.addCommand(scenarioCommand().copyInheritedSettings(program));
   program.addCommand(walkForwardCommand().copyInheritedSettings(program));
+  program.addCommand(nodeCommand().copyInheritedSettings(program));
   // Commands that finish normally but report a failed check (doctor's symptoms, a replay that does not match) set the exit code through this.
   let exitCode = 0;
   const exit = (code: number): void => {

@@ -62,6 +62,7 @@ export function streamChannel(stream: ByteStreamPair, options: StreamChannelOpti
 
   return {
     send: (message) => frames.send(message),
+    trySend: (message) => frames.trySend(message),
     flush: () => frames.flush(),
     messages,
     close() {

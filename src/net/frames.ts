@@ -1,4 +1,4 @@
-import { Packr } from 'msgpackr';
+import { Packr, RESERVE_START_SPACE } from 'msgpackr';
 import { FrameError, TransportError } from './errors.js';
 
 /**
@@ -12,22 +12,24 @@ export const DEFAULT_MAX_FRAME_BYTES = 1 << 20;
 /** Default bound on bytes queued but not yet written, per channel. */
 export const DEFAULT_HIGH_WATER_BYTES = 1 << 20;
 
-const packr = new Packr({ useRecords: false, mapsAsObjects: true, moreTypes: false });
+// moreTypes: typed arrays (feature vectors) must come back as themselves, not as Buffers.
+const packr = new Packr({ useRecords: false, mapsAsObjects: true, moreTypes: true });
 
 /** Encodes one message as a length-prefixed frame; a FrameError if it is not encodable or too large. */
 export function encodeFrame(message: unknown, maxFrameBytes = DEFAULT_MAX_FRAME_BYTES): Uint8Array {
-  let body: Uint8Array;
+  let frame: Uint8Array;
   try {
-    body = packr.pack(message);
+    // The header's room is reserved in msgpackr's own buffer, so the body is not copied behind it.
+    // msgpackr never writes again over bytes it returned (it starts a new buffer instead), so the frame stays valid.
+    frame = packr.pack(message, RESERVE_START_SPACE | HEADER_BYTES);
   } catch (cause) {
     throw new FrameError('FRAME_UNENCODABLE', 'message cannot be encoded as msgpack', { cause });
   }
-  if (body.byteLength > maxFrameBytes) {
-    throw new FrameError('FRAME_TOO_LARGE', `frame of ${body.byteLength} bytes exceeds the limit of ${maxFrameBytes}`);
+  const bodyBytes = frame.byteLength - HEADER_BYTES;
+  if (bodyBytes > maxFrameBytes) {
+    throw new FrameError('FRAME_TOO_LARGE', `frame of ${bodyBytes} bytes exceeds the limit of ${maxFrameBytes}`);
   }
-  const frame = new Uint8Array(HEADER_BYTES + body.byteLength);
-  new DataView(frame.buffer).setUint32(0, body.byteLength, false);
-  frame.set(body, HEADER_BYTES);
+  new DataView(frame.buffer, frame.byteOffset, HEADER_BYTES).setUint32(0, bodyBytes, false);
   return frame;
 }
 
@@ -35,12 +37,8 @@ export function encodeFrame(message: unknown, maxFrameBytes = DEFAULT_MAX_FRAME_
 export function decodeBody(body: Uint8Array): unknown {
   if (body.byteLength === 0) throw new FrameError('FRAME_MALFORMED', 'empty frame body');
   try {
-    const values: unknown[] = [];
-    packr.unpackMultiple(body, (value: unknown) => {
-      values.push(value);
-    });
-    if (values.length !== 1) throw new Error(`expected one value, found ${values.length}`);
-    return values[0];
+    // unpack throws when the body holds more than one value, or less.
+    return packr.unpack(body);
   } catch (cause) {
     throw new FrameError('FRAME_MALFORMED', 'frame body is not one msgpack value', { cause });
   }
@@ -196,6 +194,21 @@ export class FrameWriter {
     this.pump();
   }
 
+  /**
+   * Queues a frame now, without a promise, when nothing waits and the queue is
+   * under `highWaterBytes` (which one frame may overshoot); false when the
+   * caller must `await send` instead. Throws like `send`.
+   */
+  trySend(message: unknown): boolean {
+    this.assertOpen();
+    if (this.drainWaiters.length > 0 || this.queuedBytes >= this.highWaterBytes) return false;
+    const frame = encodeFrame(message, this.maxFrameBytes);
+    this.queue.push(frame);
+    this.queuedBytes += frame.byteLength;
+    this.pump();
+    return true;
+  }
+
   /** Resolves once every queued frame has been written; rejects if a write failed. */
   async flush(): Promise<void> {
     while (this.active) await this.writing;
@@ -236,7 +249,8 @@ export class FrameWriter {
 
   private async writeBatches(): Promise<void> {
     while (this.queue.length > 0 && !this.failure) {
-      const batch = this.queue.length === 1 ? (this.queue[0] as Uint8Array) : concat(this.queue, this.queuedBytes);
+      // One copy either way: a lone frame still lives in msgpackr's shared buffer, which a stream may transfer (detach).
+      const batch = this.queue.length === 1 ? (this.queue[0] as Uint8Array).slice() : concat(this.queue, this.queuedBytes);
       this.queue = [];
       this.queuedBytes = 0;
       this.wakeWaiters();

@@ -24,6 +24,12 @@ export interface FrameChannel {
    * Rejects with a TransportError once the channel is closed or broken.
    */
   send(message: unknown): Promise<void>;
+  /**
+   * Queues a message at once when the channel has room; false when the
+   * caller must `await send` instead (see FrameWriter.trySend). Optional:
+   * without it, callers use `send`.
+   */
+  trySend?(message: unknown): boolean;
   /** Resolves when everything queued so far has been handed to the transport. */
   flush(): Promise<void>;
   /**
@@ -62,6 +68,8 @@ export interface TransportListener {
   readonly protocol: string;
   /** Sessions clients open, as they arrive. */
   sessions(): AsyncIterableIterator<TransportSession>;
+  /** Serves a new certificate (PEM) to connections from now on; sessions already open keep theirs. */
+  updateCertificate?(certificate: { readonly certPem: string; readonly keyPem: string }): void;
   /** Closes every session and stops listening. */
   close(): Promise<void>;
 }

@@ -61,6 +61,7 @@ interface WtServer {
   readonly closed: Promise<unknown>;
   startServer(): void;
   stopServer(): void;
+  updateCert(cert: string, privKey: string, http2only: boolean): void;
   address(): { port: number; host: string } | null;
   sessionStream(path: string): ReadableStream<WtSession>;
 }
@@ -201,7 +202,7 @@ export function webTransport(options: WebTransportOptions = {}): Transport {
       const bound = server.address();
       if (!bound) throw new TransportError('TRANSPORT_LISTEN_FAILED', `cannot listen on ${host}:${port}`);
       const protocol = http3 ? 'webtransport-http3' : 'webtransport-http2';
-      return serverListener(server, { host, port: bound.port }, protocol, channelOptions);
+      return serverListener(server, { host, port: bound.port }, protocol, channelOptions, trackConnections(server));
     },
 
     async connect(url, connectOptions: ConnectOptions = {}) {
@@ -248,6 +249,7 @@ function serverListener(
   address: ListenAddress,
   protocol: string,
   channelOptions: ChannelOptions,
+  destroyConnections: () => void,
 ): TransportListener {
   const live = new Set<TransportSession>();
   const incoming = server.sessionStream(SESSION_PATH);
@@ -281,15 +283,56 @@ function serverListener(
     address,
     protocol,
     sessions,
+    updateCertificate(certificate) {
+      server.updateCert(certificate.certPem, certificate.keyPem, protocol !== 'webtransport-http3');
+    },
     close() {
       closing ??= (async () => {
         for (const session of live) session.close({ code: 0, reason: 'server closing' });
         live.clear();
         server.stopServer();
+        destroyConnections();
         await withTimeout(server.closed, 5_000, 'server did not close').catch(() => undefined);
       })();
       return closing;
     },
+  };
+}
+
+interface Http2Connection {
+  close(): void;
+  destroy(): void;
+  once(event: 'close', listener: () => void): void;
+}
+
+/** How long a closing listener lets a peer's HTTP/2 connection finish what it was sending before destroying it. */
+const CONNECTION_GRACE_MS = 1_000;
+
+/**
+ * The library's HTTP/2 `stopServer` closes the listening socket but not the
+ * HTTP/2 connections peers hold open (its own TODO says so), and each keeps a
+ * 1 s ping interval: a stopped listener would keep the process alive for as
+ * long as any peer stays connected. So the connections are tracked on the
+ * library's inner `http2` server, and closed (then destroyed) on close. Returns the
+ * destroyer (a no-op where the inner server is not found, e.g. HTTP/3).
+ */
+function trackConnections(server: WtServer): () => void {
+  const inner = (server as unknown as { transportInt?: { serverInt?: { on(event: 'session', listener: (session: Http2Connection) => void): void } } }).transportInt?.serverInt;
+  if (inner === undefined) return () => undefined;
+  const connections = new Set<Http2Connection>();
+  inner.on('session', (connection) => {
+    connections.add(connection);
+    connection.once('close', () => connections.delete(connection));
+  });
+  return () => {
+    for (const connection of connections) {
+      // GOAWAY first, so frames already written (a peer's goodbye) are delivered; the WebTransport streams
+      // would hold a graceful close open for ever, hence the deadline.
+      const timer = setTimeout(() => connection.destroy(), CONNECTION_GRACE_MS);
+      connection.once('close', () => clearTimeout(timer));
+      connection.close();
+    }
+    connections.clear();
   };
 }
 
@@ -307,6 +350,7 @@ function serverPeer(wt: WtSession, protocol: string): PeerIdentity {
 
 function wrapSession(wt: WtSession, peer: PeerIdentity, channelOptions: ChannelOptions): TransportSession {
   let isClosed = false;
+  let closeRequested = false;
   const closed: Promise<SessionCloseInfo> = wt.closed.then(
     (info) => ({ code: info?.closeCode ?? 0, reason: info?.reason ?? '' }),
     (error: unknown) => ({ code: 0, reason: firstLine(error) }),
@@ -340,6 +384,10 @@ function wrapSession(wt: WtSession, peer: PeerIdentity, channelOptions: ChannelO
       }
     },
     close(info) {
+      // Closing an HTTP/2 session twice in one turn (say, a node closes it, then its listener closes every live
+      // session) sends Node 20's http2 into an endless native loop in SendPendingData: close once only.
+      if (closeRequested) return;
+      closeRequested = true;
       safeClose(wt, { closeCode: info?.code ?? 0, reason: info?.reason ?? '' });
     },
   };

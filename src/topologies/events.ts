@@ -11,6 +11,8 @@ export type DeploymentEvent =
   | { readonly type: 'agent-stopped'; readonly agent: string; readonly at: number }
   /** `from`'s patterns reached `to`: how many were written, how many refused by validation. */
   | { readonly type: 'sync'; readonly from: string; readonly to: string; readonly patterns: number; readonly refused: number; readonly bytes: number; readonly at: number }
+  /** `agent` wrote `patterns` new or updated patterns to its memory in a training round (cluster mesh: announced to every member). */
+  | { readonly type: 'commit'; readonly agent: string; readonly patterns: number; readonly at: number }
   | { readonly type: 'vote'; readonly episode: number; readonly decided: number; readonly abstained: number; readonly live: number; readonly at: number }
   | { readonly type: 'aggregate'; readonly episode: number; readonly patterns: number; readonly latencyMs: number; readonly at: number }
   | { readonly type: 'transfer'; readonly from: string; readonly to: string; readonly patterns: number; readonly at: number }

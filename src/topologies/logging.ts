@@ -13,6 +13,7 @@ export function logDeployment(deployment: Deployment, logger: Logger): () => voi
     const { type, ...fields } = event;
     switch (type) {
       case 'sync':
+      case 'commit':
       case 'vote':
       case 'aggregate':
         logger.debug({ topology: deployment.topology, ...fields }, type);

@@ -1,13 +1,11 @@
 import { ask } from '../actors/ask.js';
 import type { ActorRef } from '../actors/ref.js';
-import { FeatureDimensionsError } from '../agents/errors.js';
-import type { PredictReply } from '../agents/messages.js';
 import { DEFAULT_SCREEN } from '../agents/recent.js';
 import type { CurvePoint } from '../learning/scenarios/curve.js';
 import type { Direction } from '../market/outcomes.js';
 import type { MeshConfig } from './config.js';
 import type { DeployOptions, TopologyMetrics } from './deployment.js';
-import { summarize } from './evaluation.js';
+import { callsOn, MeshTally } from './mesh-tally.js';
 import { replicator, type PulledFrom, type ReplicatorMessage } from './replicator.js';
 import type { AgentHandle } from './swarm.js';
 import { SwarmDeployment } from './swarm-deployment.js';
@@ -48,17 +46,14 @@ interface MeshNode {
  */
 export class MeshDeployment extends SwarmDeployment<'mesh'> {
   private readonly nodes: MeshNode[];
-  private readonly latencies: number[] = [];
-  private replicated = 0;
-  private refused = 0;
-  private votesDecided = 0;
-  private abstentions = 0;
+  private readonly tally: MeshTally;
   private readonly timeout: number;
 
   private constructor(config: MeshConfig, options: DeployOptions) {
     super('mesh', config, SwarmDeployment.prepare('mesh', options));
     const timeout = options.askTimeoutMs ?? 30_000;
     this.timeout = timeout;
+    this.tally = new MeshTally(this.swarm, this.events);
     this.nodes = Array.from({ length: config.agentCount }, (_, i) => {
       const agent = this.swarm.spawn(this.root, {
         id: `agent-${i + 1}`,
@@ -66,7 +61,7 @@ export class MeshDeployment extends SwarmDeployment<'mesh'> {
         ...(options.agentSupervision === undefined ? {} : { supervision: options.agentSupervision }),
       });
       const screen = config.validateOnRecentData ? DEFAULT_SCREEN : undefined;
-      const sync = this.runtime.spawn(this.root, replicator(agent, this.swarm.bundleSpace, this.swarm.requester, screen), { name: `sync-${agent.id}` });
+      const sync = this.runtime.spawn(this.root, replicator(agent, this.swarm.bundleSpace, this.swarm.requester, screen === undefined ? {} : { screen }), { name: `sync-${agent.id}` });
       return { agent, replicator: sync };
     });
   }
@@ -88,7 +83,7 @@ export class MeshDeployment extends SwarmDeployment<'mesh'> {
     for (const [origin, at] of committed) {
       const arrivals = pulls.filter(({ node }) => node.agent.id !== origin).map(({ reports }) => reports.find((r) => r.origin === origin));
       // Latency counts only when every live peer has the origin's commit.
-      if (arrivals.length > 0 && arrivals.every((r) => r?.reached === true)) this.latencies.push(Math.max(...arrivals.map((r) => r!.at)) - at);
+      if (arrivals.length > 0 && arrivals.every((r) => r?.reached === true)) this.tally.latencies.push(Math.max(...arrivals.map((r) => r!.at)) - at);
     }
   }
 
@@ -113,24 +108,13 @@ export class MeshDeployment extends SwarmDeployment<'mesh'> {
         return { node, reports: reports ?? [] };
       }),
     );
-    for (const { node, reports } of pulls) {
-      for (const report of reports) {
-        this.swarm.count(0, report.bytes);
-        this.replicated += report.patterns;
-        this.refused += report.refused;
-        if (report.patterns + report.refused > 0) {
-          this.events.publish({ type: 'sync', from: report.origin, to: node.agent.id, patterns: report.patterns, refused: report.refused, bytes: report.bytes, at: report.at });
-        }
-      }
-    }
+    this.tally.recordPulls(pulls.map(({ node, reports }) => ({ to: node.agent.id, reports })));
     return pulls;
   }
 
   protected async evaluate(episode: number): Promise<CurvePoint> {
     const { point, tally, voters } = await this.voteEvaluation(episode, this.config.consensusThreshold);
-    this.votesDecided = tally.decided;
-    this.abstentions = tally.abstained;
-    this.events.publish({ type: 'vote', episode, decided: tally.decided, abstained: tally.abstained, live: voters, at: this.runtime.clock.now() });
+    this.tally.recordVote(episode, tally, voters, this.runtime.clock.now());
     return point;
   }
 
@@ -140,26 +124,11 @@ export class MeshDeployment extends SwarmDeployment<'mesh'> {
    * What a service embedding the mesh answers a request with.
    */
   async decide(features: Float32Array): Promise<MeshDecision> {
-    const { dimensions } = this.swarm.space;
-    if (!(features instanceof Float32Array) || features.length !== dimensions) throw new FeatureDimensionsError(dimensions, features?.length ?? 0, 'the feature vector');
-    const live = this.swarm.live();
-    const replies = await Promise.all(live.map((agent) => this.swarm.request(agent, (replyTo: ActorRef<PredictReply>) => ({ type: 'predict', features, replyTo }))));
-    const calls = replies.flatMap((reply) => (reply?.ok === true ? [reply.prediction.direction] : []));
-    const votes = { up: calls.filter((c) => c > 0).length, down: calls.filter((c) => c < 0).length, flat: calls.filter((c) => c === 0).length };
+    const { calls, votes } = await callsOn(this.swarm, this.swarm.live(), features);
     return { direction: consensus(calls, calls.length, this.config.consensusThreshold), votes, live: calls.length, threshold: this.config.consensusThreshold };
   }
 
   protected topologyMetrics(): TopologyMetrics['mesh'] {
-    return {
-      consensusThreshold: this.config.consensusThreshold,
-      syncProtocol: this.config.syncProtocol,
-      syncLatency: summarize(this.latencies),
-      syncLatenciesMs: [...this.latencies],
-      patternsReplicated: this.replicated,
-      patternsRefused: this.refused,
-      votesDecided: this.votesDecided,
-      abstentions: this.abstentions,
-      abstentionRate: this.votesDecided + this.abstentions === 0 ? 0 : this.abstentions / (this.votesDecided + this.abstentions),
-    };
+    return this.tally.metrics(this.config, this.config.syncProtocol);
   }
 }

@@ -60,7 +60,23 @@ export interface ReplicaSpace {
  * swarm, which gives up on an agent the moment it goes down, so a dead peer
  * never holds up a sync.
  */
-export function replicator(own: AgentAddress, space: ReplicaSpace, request: AgentRequester, screen?: ScreenOptions): Behaviour<ReplicatorMessage> {
+/**
+ * Bundles are asked for in slices of at most this many bytes (estimated from
+ * the dimensions), so each reply fits in a network frame however far behind
+ * the mark is; the slices of one pull are combined into one import.
+ */
+const SLICE_BYTES = 512 * 1024;
+
+export interface ReplicatorOptions {
+  /** Screen arriving patterns against the agent's recent data (`validateOnRecentData`). */
+  readonly screen?: ScreenOptions;
+  /** Largest bundle asked of a peer at once, estimated from the dimensions. Default 512 KiB, half a network frame. */
+  readonly sliceBytes?: number;
+}
+
+export function replicator(own: AgentAddress, space: ReplicaSpace, request: AgentRequester, options: ReplicatorOptions = {}): Behaviour<ReplicatorMessage> {
+  const { screen } = options;
+  const limit = Math.max(1, Math.floor((options.sliceBytes ?? SLICE_BYTES) / (space.dimensions * 4 + 512)));
   return persistent<ReplicatorState, ReplicatorMessage>({
     persistenceKey: `replicator/${own.id}`,
     snapshotEvery: 500,
@@ -68,7 +84,7 @@ export function replicator(own: AgentAddress, space: ReplicaSpace, request: Agen
     receive: async (state, message, ctx) => {
       if (message.type === 'advanced') return { highWater: { ...state.highWater, [message.origin]: message.seq } };
       const now = () => ctx.clock.now();
-      const fetched = await Promise.all(message.sources.map((source) => fetch(source, state.highWater[source.id] ?? 0, space, request)));
+      const fetched = await Promise.all(message.sources.map((source) => fetch(source, state.highWater[source.id] ?? 0, space, request, limit)));
       const patterns = fetched.flatMap((f) => (f.kind === 'valid' ? f.patterns : []));
       const bundle = patterns.length === 0 ? undefined : encodeBundle(patterns, space);
       const imported =
@@ -100,17 +116,29 @@ type Fetched =
   | { readonly kind: 'valid'; readonly origin: string; readonly seq: number; readonly patterns: readonly Pattern[]; readonly bytes: number }
   | { readonly kind: 'refused'; readonly origin: string; readonly seq: number; readonly count: number; readonly bytes: number };
 
-async function fetch(source: AgentAddress, since: number, space: ReplicaSpace, request: AgentRequester): Promise<Fetched> {
-  const changes = await request(source, (replyTo: ActorRef<ChangesReply>) => ({ type: 'changes', since, replyTo }));
-  if (changes === undefined || !changes.ok) return { kind: 'missed', origin: source.id };
-  const bytes = changes.bundle.byteLength;
-  try {
-    const { patterns } = decodeBundle(changes.bundle, space);
-    return { kind: 'valid', origin: source.id, seq: changes.seq, patterns, bytes };
-  } catch (error) {
-    // A bundle that fails validation would fail again: move past it, counting what it carried as refused.
-    if (error instanceof BundleError) return { kind: 'refused', origin: source.id, seq: changes.seq, count: changes.count, bytes };
-    throw error;
+async function fetch(source: AgentAddress, since: number, space: ReplicaSpace, request: AgentRequester, limit: number): Promise<Fetched> {
+  const patterns: Pattern[] = [];
+  let bytes = 0;
+  let count = 0;
+  let seq = since;
+  for (;;) {
+    const from = seq;
+    const changes = await request(source, (replyTo: ActorRef<ChangesReply>) => ({ type: 'changes', since: from, limit, replyTo }));
+    if (changes === undefined || !changes.ok) {
+      // What the earlier slices brought still counts: the mark moves to where they end.
+      return patterns.length === 0 && seq === since ? { kind: 'missed', origin: source.id } : { kind: 'valid', origin: source.id, seq, patterns, bytes };
+    }
+    bytes += changes.bundle.byteLength;
+    count += changes.count;
+    try {
+      patterns.push(...decodeBundle(changes.bundle, space).patterns);
+    } catch (error) {
+      // A bundle that fails validation would fail again: move past it, counting what it carried as refused.
+      if (error instanceof BundleError) return { kind: 'refused', origin: source.id, seq: changes.seq, count, bytes };
+      throw error;
+    }
+    seq = changes.seq;
+    if (!changes.more || changes.seq <= from) return { kind: 'valid', origin: source.id, seq, patterns, bytes };
   }
 }
 

@@ -14,11 +14,19 @@ import type { AgentReport, Deployment, DeploymentMetrics, DeployOptions, RunOpti
 import { mergeScores, scoreCalls, tallyVotes, type VoteTally } from './evaluation.js';
 import { DeploymentEvents } from './events.js';
 import { MarketFeed } from './market-feed.js';
-import { Swarm } from './swarm.js';
+import { Swarm, type AgentAddress } from './swarm.js';
 
 /** DESIGN.md's convergence: the rolling mean of 5 evaluations reaches 0.7. */
 const CONVERGENCE_TARGET = 0.7;
 const CONVERGENCE_WINDOW = 5;
+
+/** Who votes in `voteEvaluation` besides the live local agents, and how many voters make a quorum. */
+export interface VoteOptions {
+  /** Agents elsewhere (on other nodes) that vote too. */
+  readonly remoteVoters?: readonly AgentAddress[];
+  /** Fewer answering voters than this and every step abstains. Default 0. */
+  readonly quorum?: number;
+}
 
 /** What a topology is built from; `SwarmDeployment.prepare` makes it. */
 export interface DeploymentParts {
@@ -146,13 +154,19 @@ export abstract class SwarmDeployment<T extends TopologyName> implements Deploym
    * that did not answer), and the deployment's call on each step is their
    * consensus at `threshold`. The curve point counts the largest memory.
    */
-  protected async voteEvaluation(episode: number, threshold: number): Promise<{ readonly point: CurvePoint; readonly tally: VoteTally; readonly voters: number }> {
+  protected async voteEvaluation(
+    episode: number,
+    threshold: number,
+    options: VoteOptions = {},
+  ): Promise<{ readonly point: CurvePoint; readonly tally: VoteTally; readonly voters: number }> {
     const live = this.swarm.live();
-    const held = await this.swarm.heldOutCalls(live, this.feed);
-    for (const [id, score] of this.swarm.scores(held, this.feed)) this.agentAccuracy.set(id, score.accuracy);
+    const held = await this.swarm.heldOutCalls([...live, ...(options.remoteVoters ?? [])], this.feed);
+    for (const [id, score] of this.swarm.scores(held, this.feed)) if (this.swarm.get(id) !== undefined) this.agentAccuracy.set(id, score.accuracy);
     for (const agent of this.swarm.all()) if (!held.calls.has(agent.id)) this.agentAccuracy.set(agent.id, Number.NaN);
     const series = this.feed.held.series;
-    const tally = tallyVotes(series, [...held.calls.values()], held.oracle, threshold);
+    // Short of a quorum nobody decides: a minority must not outvote the majority it cannot hear.
+    const voters = held.calls.size >= (options.quorum ?? 0) ? [...held.calls.values()] : [];
+    const tally = tallyVotes(series, voters, held.oracle, threshold);
     const oracle = mergeScores(held.oracle.map((calls) => scoreCalls(series, calls)));
     const sizes = await Promise.all(live.map((agent) => this.swarm.metricsOf(agent)));
     const patterns = sizes.flatMap((m) => (m === undefined ? [] : [m.patterns]));

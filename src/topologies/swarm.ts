@@ -221,7 +221,7 @@ export class Swarm {
   }
 
   /** Every held-out episode called by each of `handles`; an agent that fails to answer any of them is left out. */
-  async heldOutCalls(handles: readonly AgentHandle[], feed: MarketFeed): Promise<HeldOutCalls> {
+  async heldOutCalls(handles: readonly AgentAddress[], feed: MarketFeed): Promise<HeldOutCalls> {
     const { series, starts } = feed.held;
     const answers = await Promise.all(
       handles.map(async (handle) => {

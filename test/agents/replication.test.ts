@@ -44,6 +44,33 @@ describe('agent changes', () => {
     expect(accepted(await changes(ref, delta.seq)).count).toBe(0);
   });
 
+  it('sends its changes in slices of at most `limit` patterns that together hold them all', async () => {
+    const rt = fixture.runtime();
+    const memory = await fixture.memory(space);
+    const ref = rt.spawn(rt.root, agent({ id: 'origin', space, memory }), { name: 'origin' });
+    const series = easySeries(space, 13, 900);
+    await train(ref, series, episodeStarts(series)[0]!);
+    const total = memory.count();
+    expect(total).toBeGreaterThan(6);
+    const limit = Math.ceil(total / 4);
+    const seen = new Set<string>();
+    let since = 0;
+    let slices = 0;
+    for (let more = true; more; slices++) {
+      const reply = accepted(await ask(ref, (replyTo: ActorRef<ChangesReply>) => ({ type: 'changes', since, limit, replyTo }), ASK_MS));
+      expect(reply.count).toBeLessThanOrEqual(limit);
+      expect(reply.seq).toBeGreaterThan(since);
+      for (const p of decodeBundle(reply.bundle, memory).patterns) seen.add(p.id);
+      ({ seq: since, more } = reply);
+      expect(slices).toBeLessThan(total);
+    }
+    expect(slices).toBeGreaterThanOrEqual(4);
+    expect([...seen].sort()).toEqual(patternIds(memory).sort());
+    expect(since).toBe(memory.lastSeq());
+    const refused = await ask(ref, (replyTo: ActorRef<ChangesReply>) => ({ type: 'changes', since: 0, limit: 0, replyTo }), ASK_MS);
+    expect(refused).toMatchObject({ ok: false, error: { code: 'INVALID_OPTION' } });
+  });
+
   it('leaves out patterns another agent originated, so replicas never echo them back', async () => {
     const rt = fixture.runtime();
     const source = rt.spawn(rt.root, agent({ id: 'source', space, memory: await fixture.memory(space) }), { name: 'source' });

@@ -17,8 +17,8 @@ describe('swarmbank', () => {
 
   it('lists every command in --help, each with its own --help and examples', async () => {
     const { stdout } = (await swarmbank('--help')) as { stdout: string };
-    for (const command of ['demo', 'run', 'compare', 'scenario', 'walk-forward', 'memory', 'doctor']) expect(stdout).toMatch(new RegExp(`\\n\\s+${command}\\b`));
-    for (const command of ['run', 'compare', 'scenario', 'walk-forward', 'memory', 'doctor']) {
+    for (const command of ['demo', 'run', 'compare', 'scenario', 'walk-forward', 'memory', 'doctor', 'node']) expect(stdout).toMatch(new RegExp(`\\n\\s+${command}\\b`));
+    for (const command of ['run', 'compare', 'scenario', 'walk-forward', 'memory', 'doctor', 'node']) {
       const help = (await swarmbank(command, '--help')) as { stdout: string };
       expect(help.stdout, command).toMatch(/Examples?:/);
     }

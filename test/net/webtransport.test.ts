@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import http2 from 'node:http2';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -161,6 +162,26 @@ describe('webtransport', () => {
     }
     const good = await connect(url, certificate.hash);
     expect(await roundTrip(await good.openChannel(), [{ ok: 1 }])).toEqual([{ ok: 1 }]);
+  });
+
+  it('drops the HTTP/2 connections peers still hold when it closes, so nothing keeps the process alive', async () => {
+    const listener = await webTransport({ certificate, preferHttp3: false }).listen('127.0.0.1', 0);
+    const client = http2.connect(`https://127.0.0.1:${listener.address.port}`, { rejectUnauthorized: false });
+    client.on('error', () => undefined);
+    // The server's settings arrive once it has the connection as a session of its own.
+    await once(client, 'remoteSettings');
+    const closed = once(client, 'close');
+    await listener.close();
+    let timer: NodeJS.Timeout | undefined;
+    const outcome = await Promise.race([
+      closed.then(() => 'closed'),
+      new Promise<string>((resolve) => {
+        timer = setTimeout(() => resolve('still open'), 3_000);
+      }),
+    ]);
+    clearTimeout(timer);
+    client.destroy();
+    expect(outcome).toBe('closed');
   });
 
   it('refuses a client that pins the wrong certificate hash', async () => {

@@ -3,7 +3,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { agent } from '../../src/agents/agent.js';
-import type { AgentMessage } from '../../src/agents/messages.js';
+import type { AgentMessage, EpisodeReply } from '../../src/agents/messages.js';
+import { episodeStarts } from '../../src/learning/episode.js';
+import { easySeries } from '../agents/support.js';
 import { ask, createInMemoryPersistence, createRuntime, dispatch, stateless, type ActorRef, type Runtime } from '../../src/index.js';
 import { featureSpace } from '../../src/learning/features.js';
 import { openPatternMemory, type PatternMemory } from '../../src/memory/store.js';
@@ -39,7 +41,7 @@ function fakePeer(runtime: Runtime, bundle: Uint8Array, count: number, seq: numb
     stateless<AgentMessage>((message) => {
       if (message.type !== 'changes') return;
       asked.push(message.since);
-      dispatch(message.replyTo, { ok: true, bundle, count, seq });
+      dispatch(message.replyTo, { ok: true, bundle, count, seq, more: false });
     }),
     { name: 'peer' },
   );
@@ -59,6 +61,37 @@ describe('replicator', () => {
     expect(memory.count()).toBe(0);
     await pull(sync, [{ id: 'peer', ref: peer }]);
     expect(asked).toEqual([0, 7]);
+  });
+
+  it('fetches a peer that is far ahead in slices and imports them all in one pull', async () => {
+    const { runtime, swarm, memory, own } = await setup();
+    const sourceMemory = await openPatternMemory({ path: fs.mkdtempSync(path.join(os.tmpdir(), 'swarmbank-replicator-source-')), dimensions: space.dimensions, featureSpaceId: space.id });
+    cleanups.push(async () => {
+      await sourceMemory.close();
+      fs.rmSync(sourceMemory.path, { recursive: true, force: true });
+    });
+    const source = runtime.spawn(runtime.root, agent({ id: 'source', space, memory: sourceMemory }), { name: 'source' });
+    const series = easySeries(space, 21, 900);
+    await ask(source, (replyTo: ActorRef<EpisodeReply>) => ({ type: 'train', series, start: episodeStarts(series)[0]!, episode: 1, replyTo }), 10_000);
+    const total = sourceMemory.count();
+    expect(total).toBeGreaterThan(8);
+    const asked: number[] = [];
+    const counting = runtime.spawn(
+      runtime.root,
+      stateless<AgentMessage>((message) => {
+        if (message.type === 'changes') asked.push(message.limit ?? Number.POSITIVE_INFINITY);
+        dispatch(source, message);
+      }),
+      { name: 'counting' },
+    );
+    // Slices of about four patterns each.
+    const sliceBytes = 4 * (space.dimensions * 4 + 512);
+    const sync = runtime.spawn(runtime.root, replicator({ id: 'own', ref: own }, { featureSpaceId: space.id, dimensions: space.dimensions }, swarm.requester, { sliceBytes }), { name: 'sync' });
+    const [report] = await pull(sync, [{ id: 'source', ref: counting }]);
+    expect(report).toMatchObject({ origin: 'source', patterns: total, reached: true });
+    expect(memory.count()).toBe(total);
+    expect(asked.length).toBeGreaterThanOrEqual(Math.ceil(total / 4));
+    expect(asked.every((limit) => limit === 4)).toBe(true);
   });
 
   it('keeps its high-water marks through a crash, so it does not pull everything again', async () => {

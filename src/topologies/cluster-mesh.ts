@@ -1,0 +1,384 @@
+import { ask, dispatch } from '../actors/ask.js';
+import { persistent, stateless } from '../actors/behaviour.js';
+import type { Unsubscribe } from '../actors/events.js';
+import type { ActorRef } from '../actors/ref.js';
+import type { AgentMessage, ExportReply } from '../agents/messages.js';
+import { DEFAULT_SCREEN } from '../agents/recent.js';
+import type { CurvePoint } from '../learning/scenarios/curve.js';
+import { startNode, type MemberInfo, type Node, type NodeOptions } from '../net/node.js';
+import type { MeshConfig } from './config.js';
+import type { DeploymentMetrics, DeployOptions, RunOptions, TopologyMetrics } from './deployment.js';
+import { summarize } from './evaluation.js';
+import type { MeshDecision } from './mesh.js';
+import { callsOn, MeshTally } from './mesh-tally.js';
+import { replicator, type PulledFrom, type ReplicatorMessage } from './replicator.js';
+import type { AgentAddress, AgentHandle } from './swarm.js';
+import { SwarmDeployment } from './swarm-deployment.js';
+import { consensus } from './vote.js';
+
+export interface ClusterMeshOptions extends DeployOptions {
+  /** This node; its runtime is the deployment's own. `protocol` defaults from the config's `syncProtocol`. */
+  readonly node: Omit<NodeOptions, 'runtime'>;
+  /** Agents hosted on this node. The config's `agentCount` counts the whole cluster's, for the quorum. */
+  readonly localAgents: number;
+  /** Besides the pull that every commit notice triggers, every agent pulls from every reachable agent this often. Default 2,000 ms; 0 never. */
+  readonly antiEntropyMs?: number;
+}
+
+/** An agent as the cluster knows it. */
+export interface ClusterAgent {
+  readonly id: string;
+  readonly node: string;
+  readonly path: string;
+}
+
+export interface ClusterDecision extends MeshDecision {
+  /** Voters needed to decide: a strict majority of the config's `agentCount`. */
+  readonly quorum: number;
+  /** Set when the node abstained because too few agents answered: it is on the minority side of a partition. */
+  readonly abstainedFor?: 'no-quorum';
+}
+
+export interface ClusterMeshStatus {
+  readonly node: string;
+  readonly incarnation: string;
+  readonly episodes: number;
+  readonly agents: readonly { readonly id: string; readonly live: boolean; readonly patternIds: readonly string[] }[];
+  readonly members: readonly Pick<MemberInfo, 'node' | 'status'>[];
+  /** Agents answering from here now: local live ones and those of members up. */
+  readonly reachableAgents: number;
+  readonly quorum: number;
+  readonly patternsReplicated: number;
+  readonly syncLatencyP99Ms: number;
+}
+
+/** What other nodes ask this node's directory. */
+export type DirectoryMessage =
+  | { readonly type: 'agents'; readonly replyTo: ActorRef<readonly ClusterAgent[]> }
+  /** A peer's agent committed patterns at `at` (the peer's wall clock): pull from it now. */
+  | { readonly type: 'committed'; readonly origin: string; readonly at: number };
+
+/** What an operator (the CLI, a test harness, another service) may ask of a node's mesh. */
+export type ClusterControlMessage =
+  | { readonly type: 'status'; readonly replyTo: ActorRef<ClusterMeshStatus> }
+  | { readonly type: 'train'; readonly episodes: number; readonly replyTo: ActorRef<ClusterMeshStatus> }
+  | { readonly type: 'sync'; readonly replyTo: ActorRef<number> }
+  | { readonly type: 'decide'; readonly features: Float32Array; readonly replyTo: ActorRef<ClusterDecision> }
+  | { readonly type: 'partition'; readonly nodes: readonly string[]; readonly replyTo: ActorRef<true> }
+  | { readonly type: 'heal'; readonly replyTo: ActorRef<true> };
+
+/** This node's training progress, journaled so a restarted node goes on from its next episode. */
+type ProgressMessage =
+  | { readonly type: 'trained'; readonly episode: number }
+  | { readonly type: 'episodes'; readonly replyTo: ActorRef<number> };
+
+export const DIRECTORY_PATH = '/mesh/directory';
+export const CONTROL_PATH = '/mesh/control';
+
+interface LocalNode {
+  readonly agent: AgentHandle;
+  readonly replicator: ActorRef<ReplicatorMessage>;
+}
+
+/**
+ * The mesh across processes: each node hosts some of the mesh's agents,
+ * each with its replicator, and a `Node` joins them to the other nodes.
+ * Sync is the in-process mesh's, over remote refs: every agent keeps per
+ * origin the high-water mark of that origin's journal it holds and pulls
+ * exactly what is past it, so a node back from a disconnect or a restart
+ * (its memories and marks are on disk) fetches what it missed and nothing
+ * more. A commit is announced to every member up, which pulls at once; an
+ * anti-entropy pull on a timer and on every `member-up` catches whatever a
+ * lost announcement missed.
+ *
+ * Votes need a quorum: a strict majority of the config's `agentCount` must
+ * answer before the consensus threshold applies, so the minority side of a
+ * partition abstains from votes it cannot win while the majority goes on.
+ */
+export class ClusterMeshDeployment extends SwarmDeployment<'mesh'> {
+  readonly node: Node;
+  private readonly locals: LocalNode[];
+  private readonly remote = new Map<string, readonly ClusterAgent[]>();
+  private readonly notices = new Map<string, number>();
+  private readonly tally: MeshTally;
+  private readonly timeout: number;
+  private readonly quorum: number;
+  private pulling: Promise<void> | undefined;
+  private wanted: Set<string> | 'all' | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private unsubscribe: Unsubscribe | undefined;
+  private halted = false;
+  private training: Promise<unknown> = Promise.resolve();
+  private readonly progress: ActorRef<ProgressMessage>;
+
+  private constructor(config: MeshConfig, options: ClusterMeshOptions, parts: ReturnType<typeof SwarmDeployment.prepare>, node: Node) {
+    super('mesh', config, parts);
+    this.node = node;
+    this.tally = new MeshTally(this.swarm, this.events);
+    this.timeout = options.askTimeoutMs ?? 10_000;
+    this.quorum = Math.floor(config.agentCount / 2) + 1;
+    const screen = config.validateOnRecentData ? DEFAULT_SCREEN : undefined;
+    this.locals = Array.from({ length: options.localAgents }, (_, i) => {
+      const agent = this.swarm.spawn(this.root, {
+        id: `${node.id}-agent-${i + 1}`,
+        learningRate: config.learningRate,
+        ...(options.agentSupervision === undefined ? {} : { supervision: options.agentSupervision }),
+      });
+      const sync = this.runtime.spawn(this.root, replicator(agent, this.swarm.bundleSpace, this.swarm.requester, screen === undefined ? {} : { screen }), { name: `sync-${agent.id}` });
+      return { agent, replicator: sync };
+    });
+    this.progress = this.runtime.spawn(
+      this.root,
+      persistent<number, ProgressMessage>({
+        persistenceKey: 'cluster-mesh/progress',
+        snapshotEvery: 100,
+        initialState: 0,
+        receive: async (episodes, message, ctx) => {
+          if (message.type === 'episodes') {
+            dispatch(message.replyTo, episodes);
+            return episodes;
+          }
+          if (!ctx.recovering) await ctx.persist(message);
+          return Math.max(episodes, message.episode);
+        },
+      }),
+      { name: 'progress' },
+    );
+    this.runtime.spawn(this.root, stateless<DirectoryMessage>((message) => this.directory(message)), { name: 'directory' });
+    this.runtime.spawn(this.root, stateless<ClusterControlMessage>((message) => this.control(message)), { name: 'control' });
+  }
+
+  /** Starts this node's part of the mesh and joins the cluster. */
+  static async start(config: MeshConfig, options: ClusterMeshOptions): Promise<ClusterMeshDeployment> {
+    if (!Number.isInteger(options.localAgents) || options.localAgents < 1 || options.localAgents > config.agentCount) {
+      throw new RangeError(`localAgents must be an integer in [1, agentCount = ${config.agentCount}], got ${options.localAgents}`);
+    }
+    const parts = SwarmDeployment.prepare('mesh', { askTimeoutMs: 10_000, ...options });
+    let node: Node;
+    try {
+      node = await startNode({ protocol: config.syncProtocol === 'quic' ? 'quic' : 'http2', ...options.node, runtime: parts.runtime });
+    } catch (error) {
+      await parts.runtime.stop();
+      await parts.persistence.close();
+      throw error;
+    }
+    const mesh = new ClusterMeshDeployment(config, options, parts, node);
+    // A node back from a restart trains on from the episode after its last, not on episodes it has learnt.
+    mesh.episodesRun = await ask(mesh.progress, (replyTo: ActorRef<number>) => ({ type: 'episodes', replyTo }), 10_000);
+    mesh.begin(options.antiEntropyMs ?? 2_000);
+    return mesh;
+  }
+
+  private begin(antiEntropyMs: number): void {
+    this.unsubscribe = this.runtime.events.on('member-up', (event) => void this.learnAgentsOf(event.node));
+    for (const node of this.node.up()) void this.learnAgentsOf(node);
+    if (antiEntropyMs > 0) this.timer = setInterval(() => void this.pullAll(), antiEntropyMs);
+  }
+
+  /** Every agent of the cluster this node knows of: its own, and those of every member it has reached. */
+  agents(): ClusterAgent[] {
+    return [...this.locals.map(({ agent }) => ({ id: agent.id, node: this.node.id, path: agent.path })), ...[...this.remote.values()].flat()];
+  }
+
+  protected async round(episode: number): Promise<void> {
+    const committed: string[] = [];
+    await Promise.all(
+      this.swarm.live().map(async (agent) => {
+        const reply = await this.swarm.train(agent, this.feed.episode(agent.id, episode), episode);
+        const patterns = reply?.ok === true ? reply.result.created + reply.result.updated : 0;
+        if (patterns === 0) return;
+        committed.push(agent.id);
+        this.events.publish({ type: 'commit', agent: agent.id, patterns, at: this.runtime.clock.now() });
+      }),
+    );
+    dispatch(this.progress, { type: 'trained', episode });
+    const at = Date.now();
+    for (const member of this.node.up()) {
+      const directory = this.node.ref<DirectoryMessage>(member, DIRECTORY_PATH);
+      for (const origin of committed) dispatch(directory, { type: 'committed', origin, at });
+    }
+    await this.pullAll();
+  }
+
+  /** Runs episodes as every deployment does, one run at a time: a control message's run waits for the command line's. */
+  override run(options: RunOptions): Promise<DeploymentMetrics<'mesh'>> {
+    return this.exclusively(() => super.run(options));
+  }
+
+  /**
+   * One training round on this node's agents, announced to the cluster, with
+   * no held-out evaluation (so no point on the learning curve): what a node
+   * fed live data does between evaluations.
+   */
+  trainRound(): Promise<void> {
+    return this.exclusively(async () => {
+      const episode = this.episodesRun + 1;
+      await this.round(episode);
+      this.episodesRun = episode;
+    });
+  }
+
+  private exclusively<T>(work: () => Promise<T>): Promise<T> {
+    const next = this.training.then(work);
+    this.training = next.catch(() => undefined);
+    return next;
+  }
+
+  /** Anti-entropy now: every local agent pulls what it lacks from every reachable agent. Resolves with the patterns moved. */
+  async sync(): Promise<number> {
+    // A member that just came up may not have told us its agents yet: ask it now rather than miss them.
+    await Promise.all(this.node.up().filter((member) => !this.remote.has(member)).map((member) => this.learnAgentsOf(member)));
+    const before = this.tally.replicated;
+    await this.pullAll();
+    return this.tally.replicated - before;
+  }
+
+  protected async evaluate(episode: number): Promise<CurvePoint> {
+    const { point, tally, voters } = await this.voteEvaluation(episode, this.config.consensusThreshold, { remoteVoters: this.reachableRemote(), quorum: this.quorum });
+    this.tally.recordVote(episode, tally, voters, this.runtime.clock.now());
+    return point;
+  }
+
+  /** The cluster's call on one feature vector: every reachable agent votes; short of a quorum, the node abstains. */
+  async decide(features: Float32Array): Promise<ClusterDecision> {
+    const { calls, votes } = await callsOn(this.swarm, [...this.swarm.live(), ...this.reachableRemote()], features);
+    const threshold = this.config.consensusThreshold;
+    const base = { votes, live: calls.length, threshold, quorum: this.quorum };
+    if (calls.length < this.quorum) return { ...base, direction: 0, abstainedFor: 'no-quorum' };
+    return { ...base, direction: consensus(calls, calls.length, threshold) };
+  }
+
+  /** Each local agent's pattern ids. */
+  async patternIds(): Promise<Map<string, string[]>> {
+    const entries = await Promise.all(
+      this.locals.map(async ({ agent }) => {
+        const reply = await this.swarm.request(agent, (replyTo: ActorRef<ExportReply>) => ({ type: 'export', replyTo }));
+        return [agent.id, reply?.ok === true ? this.swarm.patternsOf(reply.bundle).map((p) => p.id).sort() : []] as const;
+      }),
+    );
+    return new Map(entries);
+  }
+
+  async status(): Promise<ClusterMeshStatus> {
+    const ids = await this.patternIds();
+    return {
+      node: this.node.id,
+      incarnation: this.node.incarnation,
+      episodes: this.episodesRun,
+      agents: this.locals.map(({ agent }) => ({ id: agent.id, live: this.swarm.isLive(agent.id), patternIds: ids.get(agent.id) ?? [] })),
+      members: this.node.members().map(({ node, status }) => ({ node, status })),
+      reachableAgents: this.swarm.live().length + this.reachableRemote().length,
+      quorum: this.quorum,
+      patternsReplicated: this.tally.replicated,
+      syncLatencyP99Ms: summarize(this.tally.latencies).p99Ms,
+    };
+  }
+
+  protected topologyMetrics(): TopologyMetrics['mesh'] {
+    return this.tally.metrics(this.config, this.node.protocol ?? this.config.syncProtocol);
+  }
+
+  override async stop(): Promise<void> {
+    this.halted = true;
+    clearInterval(this.timer);
+    this.unsubscribe?.();
+    await this.pulling;
+    await this.node.stop();
+    await super.stop();
+  }
+
+  private reachableRemote(): AgentAddress[] {
+    return this.node.up().flatMap((member) => (this.remote.get(member) ?? []).map((a) => ({ id: a.id, ref: this.node.ref<AgentMessage>(a.node, a.path) })));
+  }
+
+  /** Asks a member that just came up for its agents, then pulls from them: anti-entropy on every (re)join. */
+  private async learnAgentsOf(member: string): Promise<void> {
+    const directory = this.node.ref<DirectoryMessage>(member, DIRECTORY_PATH);
+    const agents = await ask(directory, (replyTo: ActorRef<readonly ClusterAgent[]>) => ({ type: 'agents', replyTo }), this.timeout).catch(() => undefined);
+    if (agents === undefined || this.halted) return;
+    this.remote.set(member, agents.filter((a) => a.node === member));
+    await this.pullAll();
+  }
+
+  /**
+   * One pull at a time. A request made during a pull is remembered and runs
+   * once the pull ends, merged with every other request made meanwhile: a
+   * commit notice asks only for its origin (so a node does not wait on busy
+   * bystanders), a join or the anti-entropy timer for every reachable agent.
+   */
+  private pullAll(origin?: string): Promise<void> {
+    if (this.halted) return Promise.resolve();
+    this.wanted = origin === undefined || this.wanted === 'all' ? 'all' : new Set([...(this.wanted ?? []), origin]);
+    this.pulling ??= (async () => {
+      try {
+        while (this.wanted !== undefined && !this.halted) {
+          const wanted = this.wanted;
+          this.wanted = undefined;
+          await this.pullOnce(wanted);
+        }
+      } finally {
+        this.pulling = undefined;
+      }
+    })();
+    return this.pulling;
+  }
+
+  private async pullOnce(wanted: ReadonlySet<string> | 'all'): Promise<void> {
+    const live = this.locals.filter((local) => this.swarm.isLive(local.agent.id));
+    const everyone: AgentAddress[] = [...live.map(({ agent }) => agent), ...this.reachableRemote()].filter((a) => wanted === 'all' || wanted.has(a.id));
+    const notices = new Map(this.notices);
+    const pulls = await Promise.all(
+      live.map(async (local) => {
+        const sources = everyone.filter((a) => a.id !== local.agent.id).map((a) => ({ id: a.id, ref: a.ref }));
+        if (sources.length === 0) return { local, reports: [] };
+        this.swarm.count(1);
+        const reports = await ask(local.replicator, (replyTo: ActorRef<readonly PulledFrom[]>) => ({ type: 'pull', sources, replyTo }), this.timeout).catch(() => undefined);
+        return { local, reports: reports ?? [] };
+      }),
+    );
+    const landed = Date.now();
+    this.tally.recordPulls(pulls.map(({ local, reports }) => ({ to: local.agent.id, reports })));
+    // A notice is answered once every local agent reached its origin.
+    for (const [origin, at] of notices) {
+      if (pulls.length > 0 && pulls.every(({ reports }) => reports.some((r) => r.origin === origin && r.reached))) {
+        this.tally.latencies.push(landed - at);
+        if (this.notices.get(origin) === at) this.notices.delete(origin);
+      }
+    }
+  }
+
+  private directory(message: DirectoryMessage): void {
+    if (message.type === 'agents') {
+      dispatch(message.replyTo, this.locals.map(({ agent }) => ({ id: agent.id, node: this.node.id, path: agent.path })));
+      return;
+    }
+    if (!this.notices.has(message.origin)) this.notices.set(message.origin, message.at);
+    void this.pullAll(message.origin);
+  }
+
+  private async control(message: ClusterControlMessage): Promise<void> {
+    switch (message.type) {
+      case 'status':
+        dispatch(message.replyTo, await this.status());
+        return;
+      case 'train':
+        await this.run({ episodes: message.episodes });
+        dispatch(message.replyTo, await this.status());
+        return;
+      case 'sync':
+        dispatch(message.replyTo, await this.sync());
+        return;
+      case 'decide':
+        dispatch(message.replyTo, await this.decide(message.features));
+        return;
+      case 'partition':
+        this.node.partition(message.nodes);
+        dispatch(message.replyTo, true);
+        return;
+      case 'heal':
+        this.node.heal();
+        dispatch(message.replyTo, true);
+        return;
+    }
+  }
+}
