@@ -197,7 +197,8 @@ export class ClusterMeshDeployment extends SwarmDeployment<'mesh'> {
       const directory = this.node.ref<DirectoryMessage>(member, DIRECTORY_PATH);
       for (const origin of committed) dispatch(directory, { type: 'committed', origin, at });
     }
-    await this.pullAll();
+    // This node's own agents learn from each other here; other nodes' commits come with their notices.
+    if (committed.length > 0) await this.pullAll(committed);
   }
 
   /** Runs episodes as every deployment does, one run at a time: a control message's run waits for the command line's. */
@@ -303,12 +304,13 @@ export class ClusterMeshDeployment extends SwarmDeployment<'mesh'> {
   /**
    * One pull at a time. A request made during a pull is remembered and runs
    * once the pull ends, merged with every other request made meanwhile: a
-   * commit notice asks only for its origin (so a node does not wait on busy
-   * bystanders), a join or the anti-entropy timer for every reachable agent.
+   * commit notice or a local commit asks only for its origins (so a node does
+   * not wait on busy bystanders), a join or the anti-entropy timer for every
+   * reachable agent.
    */
-  private pullAll(origin?: string): Promise<void> {
+  private pullAll(origins?: readonly string[]): Promise<void> {
     if (this.halted) return Promise.resolve();
-    this.wanted = origin === undefined || this.wanted === 'all' ? 'all' : new Set([...(this.wanted ?? []), origin]);
+    this.wanted = origins === undefined || this.wanted === 'all' ? 'all' : new Set([...(this.wanted ?? []), ...origins]);
     this.pulling ??= (async () => {
       try {
         while (this.wanted !== undefined && !this.halted) {
@@ -353,7 +355,7 @@ export class ClusterMeshDeployment extends SwarmDeployment<'mesh'> {
       return;
     }
     if (!this.notices.has(message.origin)) this.notices.set(message.origin, message.at);
-    void this.pullAll(message.origin);
+    void this.pullAll([message.origin]);
   }
 
   private async control(message: ClusterControlMessage): Promise<void> {
