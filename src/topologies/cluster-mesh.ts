@@ -73,6 +73,8 @@ type ProgressMessage =
   | { readonly type: 'episodes'; readonly replyTo: ActorRef<number> };
 
 export const DIRECTORY_PATH = '/mesh/directory';
+/** A directory answers at once from memory; a member whose directory is silent this long has none. */
+const DIRECTORY_TIMEOUT_MS = 2_000;
 export const CONTROL_PATH = '/mesh/control';
 
 interface LocalNode {
@@ -99,6 +101,10 @@ export class ClusterMeshDeployment extends SwarmDeployment<'mesh'> {
   readonly node: Node;
   private readonly locals: LocalNode[];
   private readonly remote = new Map<string, readonly ClusterAgent[]>();
+  /** Members up whose directory did not answer when last asked. */
+  private readonly silent = new Set<string>();
+  /** Members whose directory is being asked now, so a join, a sync and the timer share one question. */
+  private readonly learning = new Map<string, Promise<void>>();
   private readonly notices = new Map<string, number>();
   private readonly tally: MeshTally;
   private readonly timeout: number;
@@ -170,9 +176,17 @@ export class ClusterMeshDeployment extends SwarmDeployment<'mesh'> {
   }
 
   private begin(antiEntropyMs: number): void {
-    this.unsubscribe = this.runtime.events.on('member-up', (event) => void this.learnAgentsOf(event.node));
+    this.unsubscribe = this.runtime.events.on('member-up', (event) => {
+      this.silent.delete(event.node);
+      void this.learnAgentsOf(event.node);
+    });
     for (const node of this.node.up()) void this.learnAgentsOf(node);
-    if (antiEntropyMs > 0) this.timer = setInterval(() => void this.pullAll(), antiEntropyMs);
+    if (antiEntropyMs > 0) {
+      this.timer = setInterval(() => {
+        for (const member of this.unknownMembers()) void this.learnAgentsOf(member);
+        void this.pullAll();
+      }, antiEntropyMs);
+    }
   }
 
   /** Every agent of the cluster this node knows of: its own, and those of every member it has reached. */
@@ -228,7 +242,7 @@ export class ClusterMeshDeployment extends SwarmDeployment<'mesh'> {
   /** Anti-entropy now: every local agent pulls what it lacks from every reachable agent. Resolves with the patterns moved. */
   async sync(): Promise<number> {
     // A member that just came up may not have told us its agents yet: ask it now rather than miss them.
-    await Promise.all(this.node.up().filter((member) => !this.remote.has(member)).map((member) => this.learnAgentsOf(member)));
+    await Promise.all(this.unknownMembers().filter((member) => !this.silent.has(member)).map((member) => this.learnAgentsOf(member)));
     const before = this.tally.replicated;
     await this.pullAll();
     return this.tally.replicated - before;
@@ -288,15 +302,36 @@ export class ClusterMeshDeployment extends SwarmDeployment<'mesh'> {
     await super.stop();
   }
 
+  /** Members up whose agents this node does not know yet. */
+  private unknownMembers(): string[] {
+    return this.node.up().filter((member) => !this.remote.has(member));
+  }
+
   private reachableRemote(): AgentAddress[] {
     return this.node.up().flatMap((member) => (this.remote.get(member) ?? []).map((a) => ({ id: a.id, ref: this.node.ref<AgentMessage>(a.node, a.path) })));
   }
 
-  /** Asks a member that just came up for its agents, then pulls from them: anti-entropy on every (re)join. */
-  private async learnAgentsOf(member: string): Promise<void> {
+  /** Asks a member for its agents (one question per member at a time), then pulls from them: anti-entropy on every (re)join. */
+  private learnAgentsOf(member: string): Promise<void> {
+    let learning = this.learning.get(member);
+    if (learning === undefined) {
+      learning = this.askAgentsOf(member).finally(() => this.learning.delete(member));
+      this.learning.set(member, learning);
+    }
+    return learning;
+  }
+
+  private async askAgentsOf(member: string): Promise<void> {
     const directory = this.node.ref<DirectoryMessage>(member, DIRECTORY_PATH);
-    const agents = await ask(directory, (replyTo: ActorRef<readonly ClusterAgent[]>) => ({ type: 'agents', replyTo }), this.timeout).catch(() => undefined);
-    if (agents === undefined || this.halted) return;
+    const agents = await ask(directory, (replyTo: ActorRef<readonly ClusterAgent[]>) => ({ type: 'agents', replyTo }), DIRECTORY_TIMEOUT_MS).catch(() => undefined);
+    if (this.halted) return;
+    if (agents === undefined) {
+      // No directory answered: a client-only node (a service that only asks), or a member too busy to answer.
+      // `sync` stops waiting for it; the anti-entropy timer asks again in the background.
+      this.silent.add(member);
+      return;
+    }
+    this.silent.delete(member);
     this.remote.set(member, agents.filter((a) => a.node === member));
     await this.pullAll();
   }
