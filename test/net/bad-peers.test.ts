@@ -1,14 +1,15 @@
 import { randomBytes } from 'node:crypto';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type ActorRef, type PeerRefusal, type Runtime, type RuntimeEvent, ask, createRuntime, dispatch, stateless } from '../../src/index.js';
+import { describe, expect, it } from 'vitest';
+import { type ActorRef, type PeerRefusal, type RuntimeEvent, ask, dispatch, stateless } from '../../src/index.js';
 import { AskTimeoutError } from '../../src/actors/errors.js';
-import { type NodeCertificate, generateCertificate } from '../../src/net/certificate.js';
+import { generateCertificate } from '../../src/net/certificate.js';
 import { dialHandshake } from '../../src/net/handshake.js';
-import { type Node, type NodeOptions, startNode } from '../../src/net/node.js';
+import type { Node } from '../../src/net/node.js';
 import { NONCE_BYTES, PROTOCOL_VERSION } from '../../src/net/protocol.js';
 import type { TransportSession } from '../../src/net/transport.js';
 import { webTransport } from '../../src/net/webtransport.js';
 import { REF_MARKER } from '../../src/net/wire-refs.js';
+import { SECRET, useNodes } from './support.js';
 
 /**
  * A node `b` serving a good peer `a`, while misbehaving clients (raw
@@ -17,33 +18,12 @@ import { REF_MARKER } from '../../src/net/wire-refs.js';
  * `peer-refused`, and `a` keeps being served throughout.
  */
 
-const SECRET = 'a-cluster-secret-for-tests';
 const HANDSHAKE_MS = 300;
 const LIMITS = { maxFrameBytes: 64 * 1024, maxPendingAsks: 10, maxMessagesPerSecond: 300 };
 const FAST = { heartbeatMs: 50, failureTimeoutMs: 400, handshakeTimeoutMs: HANDSHAKE_MS, reconnect: { minMs: 20, maxMs: 200 } } as const;
 
-let certificate: NodeCertificate;
-const nodes: Node[] = [];
-const runtimes: Runtime[] = [];
-const sessions: TransportSession[] = [];
-
-beforeAll(async () => {
-  certificate = await generateCertificate();
-});
-
-afterEach(async () => {
-  for (const session of sessions.splice(0)) session.close();
-  await Promise.all(nodes.splice(0).map((node) => node.stop()));
-  await Promise.all(runtimes.splice(0).map((runtime) => runtime.stop()));
-});
-
-async function node(id: string, options: Partial<NodeOptions> = {}): Promise<Node> {
-  const runtime = options.runtime ?? createRuntime({ name: id });
-  runtimes.push(runtime);
-  const started = await startNode({ id, runtime, secret: SECRET, certificate, protocol: 'http2', listen: { host: '127.0.0.1', port: 0 }, ...FAST, ...options });
-  nodes.push(started);
-  return started;
-}
+const fixture = useNodes(FAST);
+const { node } = fixture;
 
 type EchoMsg = { readonly text: string; readonly replyTo: ActorRef<string> };
 
@@ -87,8 +67,8 @@ async function served(): Promise<Served> {
 
 /** A raw client session to b, playing by no rules. */
 async function raw(url: string, options: { maxFrameBytes?: number } = {}): Promise<{ session: TransportSession; closed: () => boolean }> {
-  const session = await webTransport(options).connect(url, { serverCertificateHashes: [certificate.hash], timeoutMs: 5_000 });
-  sessions.push(session);
+  const session = await webTransport(options).connect(url, { serverCertificateHashes: [fixture.certificate.hash], timeoutMs: 5_000 });
+  fixture.track(session);
   let isClosed = false;
   void session.closed.then(() => {
     isClosed = true;
@@ -199,7 +179,7 @@ describe('bad peers', () => {
         close(): void;
       };
     };
-    const client = new lib.WebTransport(env.url, { forceReliable: true, serverCertificateHashes: [{ algorithm: 'sha-256', value: certificate.hash }] });
+    const client = new lib.WebTransport(env.url, { forceReliable: true, serverCertificateHashes: [{ algorithm: 'sha-256', value: fixture.certificate.hash }] });
     let closed = false;
     client.closed.then(
       () => (closed = true),

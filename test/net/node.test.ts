@@ -1,12 +1,12 @@
 import { type AddressInfo, createServer } from 'node:net';
-import { afterEach, beforeAll, describe, expect, expectTypeOf, it } from 'vitest';
-import { type ActorRef, type ClusterEvent, type Runtime, type RuntimeEvent, ask, createRuntime, dispatch, stateless } from '../../src/index.js';
+import { describe, expect, expectTypeOf, it } from 'vitest';
+import { type ActorRef, type ClusterEvent, type Runtime, type RuntimeEvent, ask, dispatch, stateless } from '../../src/index.js';
 import { AskTimeoutError } from '../../src/actors/errors.js';
-import { type NodeCertificate, generateCertificate } from '../../src/net/certificate.js';
+import { generateCertificate } from '../../src/net/certificate.js';
 import { dialHandshake } from '../../src/net/handshake.js';
 import { type Node, type NodeOptions, NodeConfigError, parsePeer, startNode } from '../../src/net/node.js';
-import type { TransportSession } from '../../src/net/transport.js';
 import { detectHttp3, webTransport } from '../../src/net/webtransport.js';
+import { SECRET, useNodes } from './support.js';
 
 /**
  * Two or three nodes in this process, on real WebTransport sessions over
@@ -14,45 +14,10 @@ import { detectHttp3, webTransport } from '../../src/net/webtransport.js';
  * short heartbeats so failure detection takes well under a second.
  */
 
-const SECRET = 'a-cluster-secret-for-tests';
 const FAST = { heartbeatMs: 50, failureTimeoutMs: 400, handshakeTimeoutMs: 1_000, reconnect: { minMs: 20, maxMs: 200 } } as const;
 
-let certificate: NodeCertificate;
-const nodes: Node[] = [];
-const runtimes: Runtime[] = [];
-const sessions: TransportSession[] = [];
-
-beforeAll(async () => {
-  // One cluster certificate: every node pins its own hash, so peers need no per-peer pins.
-  certificate = await generateCertificate();
-});
-
-afterEach(async () => {
-  for (const session of sessions.splice(0)) session.close();
-  await Promise.all(nodes.splice(0).map((node) => node.stop()));
-  await Promise.all(runtimes.splice(0).map((runtime) => runtime.stop()));
-});
-
-function runtime(name: string): Runtime {
-  const created = createRuntime({ name });
-  runtimes.push(created);
-  return created;
-}
-
-async function node(id: string, options: Partial<NodeOptions> = {}): Promise<Node> {
-  const started = await startNode({
-    id,
-    runtime: options.runtime ?? runtime(id),
-    secret: SECRET,
-    certificate,
-    protocol: 'http2',
-    listen: { host: '127.0.0.1', port: 0 },
-    ...FAST,
-    ...options,
-  });
-  nodes.push(started);
-  return started;
-}
+const fixture = useNodes(FAST);
+const { node, runtime } = fixture;
 
 function peerOf(target: Node): string {
   return `127.0.0.1:${target.address!.port}`;
@@ -271,8 +236,8 @@ describe('membership', () => {
     const b = await node('b');
     const bEvents = record(b.runtime);
     // A peer that proves the secret and then says nothing, not even pongs.
-    const session = await webTransport().connect(`https://${peerOf(b)}/swarmbank`, { serverCertificateHashes: [certificate.hash], timeoutMs: 5_000 });
-    sessions.push(session);
+    const session = await webTransport().connect(`https://${peerOf(b)}/swarmbank`, { serverCertificateHashes: [fixture.certificate.hash], timeoutMs: 5_000 });
+    fixture.track(session);
     let closed = false;
     void session.closed.then(() => {
       closed = true;
@@ -467,9 +432,9 @@ describe('node configuration', () => {
     ['reconnect.maxMs', { reconnect: { minMs: 100, maxMs: 50 } }],
     ['limits.maxPendingAsks', { limits: { maxPendingAsks: -1 } }],
   ] as const)('refuses a bad %s with a NodeConfigError naming it', async (key, bad) => {
-    const error = await startNode({ id: 'ok', runtime: rt(), secret: SECRET, certificate, ...bad } as NodeOptions).then(
+    const error = await startNode({ id: 'ok', runtime: rt(), secret: SECRET, certificate: fixture.certificate, ...bad } as NodeOptions).then(
       (started) => {
-        nodes.push(started);
+        fixture.track(started);
         return undefined;
       },
       (e: unknown) => e,
