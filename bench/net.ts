@@ -245,6 +245,17 @@ async function webTransportClientSide(
       // Closed at the end of the run.
     }
   })();
+  return clientSide(name, placement, side, () => session.close(), closeServer);
+}
+
+/** A framed client's side of a run: its messages, then closing the client before the server. */
+function clientSide(
+  name: string,
+  placement: Side['placement'],
+  side: ReturnType<typeof client>,
+  closeClient: () => void,
+  closeServer: () => Promise<void>,
+): Side {
   return {
     name,
     placement,
@@ -252,7 +263,7 @@ async function webTransportClientSide(
     oneWay: side.oneWay,
     roundTrip: side.roundTrip,
     async close() {
-      session.close();
+      closeClient();
       await closeServer();
     },
   };
@@ -309,17 +320,7 @@ async function tlsClientSide(
   let side: ReturnType<typeof client> | undefined = undefined;
   const writer = socketFrames(socket, () => side?.onMessage());
   side = client((m) => writer.send(m), () => writer.flush());
-  return {
-    name,
-    placement,
-    roundTrips: ROUND_TRIPS,
-    oneWay: side.oneWay,
-    roundTrip: side.roundTrip,
-    async close() {
-      socket.destroy();
-      await closeServer();
-    },
-  };
+  return clientSide(name, placement, side, () => socket.destroy(), closeServer);
 }
 
 /** Node A, here, dialling node B in the child process: asks to its echo actor, one-way dispatches to its counter. */

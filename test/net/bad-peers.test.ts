@@ -9,7 +9,7 @@ import { NONCE_BYTES, PROTOCOL_VERSION } from '../../src/net/protocol.js';
 import type { TransportSession } from '../../src/net/transport.js';
 import { webTransport } from '../../src/net/webtransport.js';
 import { REF_MARKER } from '../../src/net/wire-refs.js';
-import { SECRET, useNodes } from './support.js';
+import { SECRET, sendRawBytes, sleep, until, useNodes } from './support.js';
 
 /**
  * A node `b` serving a good peer `a`, while misbehaving clients (raw
@@ -93,18 +93,6 @@ async function authenticated(url: string, id = 'mallory', options: { maxFrameByt
   return { ...client, channel };
 }
 
-async function until(what: string, check: () => boolean, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(10);
-  }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
 /** Waits until b counted and published a refusal for `reason`; returns how many it counted. */
 async function refused(env: Served, reason: PeerRefusal, timeoutMs = 5_000): Promise<number> {
   await until(`a ${reason} refusal`, () => env.b.counters().refused[reason] >= 1 && env.events.some((e) => e.type === 'peer-refused' && e.reason === reason), timeoutMs);
@@ -170,33 +158,15 @@ describe('bad peers', () => {
 
   it('refuses garbage bytes that are no msgpack frame', async () => {
     const env = await served();
-    // Raw bytes through the library itself: a well-sized frame whose body is not msgpack (0xc1 is never used).
-    const lib = (await import('@fails-components/webtransport')) as unknown as {
-      WebTransport: new (url: string, options: object) => {
-        ready: Promise<void>;
-        closed: Promise<unknown>;
-        createBidirectionalStream(): Promise<{ writable: WritableStream<Uint8Array> }>;
-        close(): void;
-      };
-    };
-    const client = new lib.WebTransport(env.url, { forceReliable: true, serverCertificateHashes: [{ algorithm: 'sha-256', value: fixture.certificate.hash }] });
+    // A well-sized frame whose body is not msgpack (0xc1 is never used).
+    const client = await sendRawBytes(env.url, fixture.certificate.hash, new Uint8Array([0, 0, 0, 4, 0xc1, 0xc1, 0xc1, 0xc1]));
     let closed = false;
-    client.closed.then(
-      () => (closed = true),
-      () => (closed = true),
-    );
+    void client.closed.then(() => (closed = true));
     try {
-      await client.ready;
-      const stream = await client.createBidirectionalStream();
-      await stream.writable.getWriter().write(new Uint8Array([0, 0, 0, 4, 0xc1, 0xc1, 0xc1, 0xc1]));
       expect(await refused(env, 'bad-frame')).toBe(1);
       await until('the garbage session closed', () => closed);
     } finally {
-      try {
-        client.close();
-      } catch {
-        // Already closed by b.
-      }
+      client.close();
     }
     await env.goodPeerServed();
   });

@@ -10,6 +10,7 @@ import { createRuntime, type Runtime } from '../../src/actors/runtime.js';
 import { generateCertificate, type NodeCertificate } from '../../src/net/certificate.js';
 import { startNode, type Node } from '../../src/net/node.js';
 import { CONTROL_PATH, type ClusterControlMessage, type ClusterDecision, type ClusterMeshStatus } from '../../src/topologies/cluster-mesh.js';
+import { sleep } from './support.js';
 
 /**
  * Real `swarmbank node` processes on 127.0.0.1 for the cluster tests, and a
@@ -373,10 +374,6 @@ export function summarize(status: ClusterMeshStatus): string {
     members: status.members,
     patterns: status.agents.map((a) => `${a.id}:${a.patternIds.length}${a.live ? '' : '(down)'}`),
   });
-}
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 async function named<T>(promise: Promise<T>, what: string): Promise<T> {

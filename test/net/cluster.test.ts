@@ -2,7 +2,8 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { featureSpace } from '../../src/learning/features.js';
 import { detectHttp3 } from '../../src/net/webtransport.js';
 import type { ClusterMeshStatus } from '../../src/topologies/cluster-mesh.js';
-import { ClusterHarness, type NodeProcess, convergence, idsOf, sleep, summarize } from './cluster-harness.js';
+import { ClusterHarness, type NodeProcess, convergence, idsOf, summarize } from './cluster-harness.js';
+import { sleep } from './support.js';
 
 /**
  * Three `swarmbank node` processes on 127.0.0.1 (2 agents each of a

@@ -6,7 +6,7 @@ import { generateCertificate } from '../../src/net/certificate.js';
 import { dialHandshake } from '../../src/net/handshake.js';
 import { type Node, type NodeOptions, NodeConfigError, parsePeer, startNode } from '../../src/net/node.js';
 import { detectHttp3, webTransport } from '../../src/net/webtransport.js';
-import { SECRET, useNodes } from './support.js';
+import { SECRET, sleep, until, useNodes } from './support.js';
 
 /**
  * Two or three nodes in this process, on real WebTransport sessions over
@@ -41,19 +41,6 @@ function cluster(events: readonly RuntimeEvent[], node?: string): ClusterEvent[]
   return events.filter(
     (event): event is ClusterEvent => event.type.startsWith('member-') && (node === undefined || (event as { node?: string }).node === node),
   );
-}
-
-/** Polls `check` until it holds; fails with `what` after `timeoutMs`. */
-async function until(what: string, check: () => boolean, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(10);
-  }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 function member(of: Node, id: string) {

@@ -68,3 +68,53 @@ export function useNodes(defaults: Partial<NodeOptions>): NodeFixture {
   };
   return fixture;
 }
+
+/** Polls `check` until it holds; fails with `what` after `timeoutMs`. */
+export async function until(what: string, check: () => boolean, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(10);
+  }
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+interface RawWebTransport {
+  readonly ready: Promise<void>;
+  readonly closed: Promise<unknown>;
+  createBidirectionalStream(): Promise<{ writable: WritableStream<Uint8Array> }>;
+  close(): void;
+}
+
+/**
+ * Writes `bytes` on a new stream of a session opened with the library itself,
+ * bypassing our framing: how a test sends what no FrameChannel would (a body
+ * that is not msgpack). `closed` settles when the session ends, either way.
+ */
+export async function sendRawBytes(url: string, certificateHash: Uint8Array, bytes: Uint8Array): Promise<{ readonly closed: Promise<void>; close(): void }> {
+  const lib = (await import('@fails-components/webtransport')) as unknown as { WebTransport: new (url: string, options: object) => RawWebTransport };
+  const session = new lib.WebTransport(url, { forceReliable: true, serverCertificateHashes: [{ algorithm: 'sha-256', value: certificateHash }] });
+  const closed = session.closed.then(
+    () => undefined,
+    () => undefined,
+  );
+  const close = () => {
+    try {
+      session.close();
+    } catch {
+      // Already closed by the other side.
+    }
+  };
+  try {
+    await session.ready;
+    const stream = await session.createBidirectionalStream();
+    await stream.writable.getWriter().write(bytes);
+  } catch (error) {
+    close();
+    throw error;
+  }
+  return { closed, close };
+}

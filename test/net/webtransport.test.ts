@@ -7,6 +7,7 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type NodeCertificate, generateCertificate } from '../../src/net/certificate.js';
 import type { FrameChannel, TransportListener, TransportSession } from '../../src/net/transport.js';
 import { CLOSE_BAD_FRAME, detectHttp3, webTransport } from '../../src/net/webtransport.js';
+import { sendRawBytes } from './support.js';
 
 let certificate: NodeCertificate;
 const listeners: TransportListener[] = [];
@@ -128,37 +129,14 @@ describe('webtransport', () => {
 
   it('closes only the session that sent a malformed frame, and counts it', async () => {
     const { url, badFrames } = await echoServer();
-    // Raw bytes through the library itself: a well-sized frame whose body is not msgpack (0xc1 is never used).
-    const lib = (await import('@fails-components/webtransport')) as unknown as {
-      WebTransport: new (url: string, options: object) => {
-        ready: Promise<void>;
-        closed: Promise<unknown>;
-        createBidirectionalStream(): Promise<{ writable: WritableStream<Uint8Array> }>;
-        close(): void;
-      };
-    };
-    const raw = new lib.WebTransport(url, {
-      forceReliable: true,
-      serverCertificateHashes: [{ algorithm: 'sha-256', value: certificate.hash }],
-    });
-    raw.closed.catch(() => undefined);
+    // A well-sized frame whose body is not msgpack (0xc1 is never used).
+    const raw = await sendRawBytes(url, certificate.hash, new Uint8Array([0, 0, 0, 2, 0xc1, 0xc1]));
     try {
-      await raw.ready;
-      const stream = await raw.createBidirectionalStream();
-      const writer = stream.writable.getWriter();
-      await writer.write(new Uint8Array([0, 0, 0, 2, 0xc1, 0xc1]));
-      const closed = await Promise.race([
-        raw.closed.then(() => true, () => true),
-        new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 5_000)),
-      ]);
+      const closed = await Promise.race([raw.closed.then(() => true), new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 5_000))]);
       expect(closed).toBe(true);
       expect(badFrames).toEqual(['FRAME_MALFORMED']);
     } finally {
-      try {
-        raw.close();
-      } catch {
-        // Already closed by the server.
-      }
+      raw.close();
     }
     const good = await connect(url, certificate.hash);
     expect(await roundTrip(await good.openChannel(), [{ ok: 1 }])).toEqual([{ ok: 1 }]);
