@@ -10,7 +10,7 @@ import { CLOSE_REFUSED, PeerLink, type Attachment, type LinkCounters, type LinkL
 import { isNodeId } from './protocol.js';
 import type { FrameChannel, Transport, TransportListener, TransportSession } from './transport.js';
 import { webTransport } from './webtransport.js';
-import { WireRefs } from './wire-refs.js';
+import { EXPORT_PREFIX, WireRefs } from './wire-refs.js';
 
 /** A node option that cannot work, naming the option. */
 export class NodeConfigError extends SwarmbankError {
@@ -108,6 +108,7 @@ const SESSION_PATH = '/swarmbank';
 /** How often a node that made its own certificate checks whether to renew it. */
 const ROTATION_CHECK_MS = 3_600_000;
 const MAX_PINS_KEPT = 64;
+const MAX_REMOTE_REFS = 4_096;
 
 /**
  * A runtime on the network. A node listens for peers, dials the ones it was
@@ -128,6 +129,7 @@ export class Node {
   private readonly pins = new Map<string, Uint8Array>();
   private rotationTimer: NodeJS.Timeout | undefined;
   private readonly refs: WireRefs;
+  private readonly remoteRefs = new Map<string, ActorRef<unknown>>();
   private readonly links = new Map<string, PeerLink>();
   /** Which node answered at a dialled address, so a dial loop waits while that node is up. */
   private readonly nodeAt = new Map<string, string>();
@@ -232,11 +234,21 @@ export class Node {
    */
   ref<Msg>(node: string, path: string): ActorRef<Msg> {
     if (node === this.id) return this.refs.local(path) as ActorRef<Msg>;
+    // Actors' refs are asked for again and again (every pull, every vote, every message naming one): one each.
+    // A reply ref is used once, so it is not kept.
+    const key = `${node}\0${path}`;
+    const known = this.remoteRefs.get(key);
+    if (known !== undefined) return known as ActorRef<Msg>;
     const ref = this.runtime.externalRef<Msg>(`swarmbank://${node}${path}`, (message, deadLetter) => {
       if (this.stopping !== undefined) deadLetter('unreachable');
       else this.link(node).send(path, message, deadLetter);
     });
     this.refs.markRemote(ref, node, path);
+    if (!path.startsWith(EXPORT_PREFIX)) {
+      // Paths come from the network: keep the cache bounded.
+      if (this.remoteRefs.size >= MAX_REMOTE_REFS) this.remoteRefs.clear();
+      this.remoteRefs.set(key, ref as ActorRef<unknown>);
+    }
     return ref;
   }
 
