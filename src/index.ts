@@ -389,10 +389,20 @@ export {
   CONTROL_PATH,
   ClusterMeshDeployment,
   DIRECTORY_PATH,
-  type ClusterAgent,
   type ClusterControlMessage,
   type ClusterDecision,
   type ClusterMeshOptions,
   type ClusterMeshStatus,
   type DirectoryMessage,
 } from './topologies/cluster-mesh.js';
+export type { AgentsQuery, ClusterAgent, ClusterRole } from './topologies/member-directories.js';
+export {
+  ClusterHierarchicalDeployment,
+  HIERARCHY_CONTROL_PATH,
+  HIERARCHY_DIRECTORY_PATH,
+  type ClusterHierarchyOptions,
+  type ClusterHierarchyStatus,
+  type HierarchyControlMessage,
+  type HierarchyDirectoryMessage,
+  type HierarchyNodeRole,
+} from './topologies/cluster-hierarchy.js';

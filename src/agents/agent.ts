@@ -235,6 +235,19 @@ async function exportFrom(session: AgentSession, message: ExportMessage) {
 }
 
 async function importInto(session: AgentSession, message: ImportMessage) {
+  // Checked before anything is written, so a bad request changes nothing.
+  if (message.remove !== undefined && !(Array.isArray(message.remove) && message.remove.every((id) => typeof id === 'string'))) {
+    throw new InvalidOptionError('import', 'remove', 'must be an array of pattern ids (strings)');
+  }
+  const written = await writeBundle(session, message);
+  const removed: string[] = [];
+  for (const id of message.remove ?? []) if (await session.memory.delete(id)) removed.push(id);
+  // The learner cannot forget a pattern in place: it reloads from memory.
+  if (removed.length > 0) await session.reload();
+  return { ...written, removed };
+}
+
+async function writeBundle(session: AgentSession, message: ImportMessage) {
   const options = { mode: message.mode, ...(message.select === undefined ? {} : { select: message.select }) };
   if (message.screen === undefined) {
     const { header, imported, skipped } = await importBundle(session.memory, message.bundle, options);

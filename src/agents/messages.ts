@@ -51,6 +51,8 @@ export interface ImportMessage {
    * (see `RecentObservations`); the rest are imported.
    */
   readonly screen?: ScreenOptions;
+  /** Ids to delete once the bundle is written: a follower mirroring another agent drops what that agent merged away or evicted. */
+  readonly remove?: readonly string[];
   readonly replyTo: ActorRef<ImportReply>;
 }
 
@@ -149,6 +151,8 @@ export type ImportReply = AgentReply<{
   readonly skipped: readonly string[];
   /** Ids of valid patterns refused by `screen`. */
   readonly screened: readonly string[];
+  /** Ids of `remove` that were in the memory and are deleted. */
+  readonly removed: readonly string[];
 }>;
 export type ChangesReply = AgentReply<{
   readonly bundle: Uint8Array;

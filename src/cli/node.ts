@@ -4,8 +4,9 @@ import type { ClusterEvent } from '../actors/events.js';
 import { loadCertificate, type NodeCertificate } from '../net/certificate.js';
 import { clusterSecret } from '../net/handshake.js';
 import { NodeConfigError, parsePeer } from '../net/node.js';
-import { ClusterMeshDeployment } from '../topologies/cluster-mesh.js';
-import { parseDeploymentConfig, type MeshConfig } from '../topologies/config.js';
+import { ClusterHierarchicalDeployment, type HierarchyNodeRole } from '../topologies/cluster-hierarchy.js';
+import { ClusterMeshDeployment, type ClusterMeshOptions } from '../topologies/cluster-mesh.js';
+import { parseDeploymentConfig, type HierarchicalConfig, type MeshConfig } from '../topologies/config.js';
 import { nonNegativeInteger, positiveInteger, safeInteger } from './arguments.js';
 import { ConfigFileError, readConfigFile } from './config-file.js';
 import { cliLogger } from './logger.js';
@@ -22,7 +23,9 @@ interface Flags {
   readonly peers: readonly string[];
   readonly secretFile: string;
   readonly data: string;
-  readonly agents: number;
+  readonly agents?: number;
+  readonly role?: HierarchyNodeRole;
+  readonly aggregationInterval: number;
   readonly config?: string;
   readonly seed: number;
   readonly episodes: number;
@@ -37,50 +40,54 @@ interface Flags {
 }
 
 /**
- * `swarmbank node`: one node of a mesh spread over processes and machines.
- * It hosts `--agents` of the config's `agentCount` agents, listens for
- * peers, dials `--peers`, trains `--episodes` rounds if asked, and then
- * serves — syncing, voting, answering control messages at `/mesh/control` —
- * until Ctrl-C (or SIGTERM), when it says bye to its peers, closes its
- * sessions and flushes its memories to disk.
+ * `swarmbank node`: one node of a mesh or a hierarchy spread over processes
+ * and machines. It hosts `--agents` of the config's agents (a hierarchy's
+ * node also its `--role`: the leader, the standby, or workers only),
+ * listens for peers, dials `--peers`, trains `--episodes` rounds if asked,
+ * and then serves — syncing, voting or aggregating, answering control
+ * messages at `/mesh/control` or `/hierarchical/control` — until Ctrl-C (or
+ * SIGTERM), when it says bye to its peers, closes its sessions and flushes
+ * its memories to disk.
  */
 export function nodeCommand(options: NodeCommandOptions = {}): Command {
   const write = options.write ?? ((text: string) => process.stdout.write(text));
   return new Command('node')
-    .description('Start a network node hosting part of a mesh; Ctrl-C stops it cleanly.')
+    .description('Start a network node hosting part of a mesh or a hierarchy; Ctrl-C stops it cleanly.')
     .requiredOption('--id <id>', "this node's id, unique in the cluster")
     .requiredOption('--listen <host:port>', 'where to accept peers (port 0: any free port)', listenAddress)
     .option('--peers <list>', 'peers to dial: host:port[#sha-256 of its certificate], comma-separated', (value: string) => value.split(',').map((p) => p.trim()).filter((p) => p !== ''), [])
     .requiredOption('--secret-file <file>', 'file holding the cluster secret (at least 16 bytes)')
     .requiredOption('--data <dir>', 'where this node keeps its agents’ memories and journals')
-    .option('--agents <n>', 'agents hosted on this node', positiveInteger, 2)
-    .option('--config <mesh.json>', 'the mesh config as the reference writes it; agentCount counts the whole cluster (default: the reference mesh)')
+    .option('--agents <n>', 'agents (a hierarchy: workers) hosted on this node; default 2, or 0 on a hierarchy\'s leader or standby', nonNegativeInteger)
+    .option('--config <file.json>', 'the mesh or hierarchical config as the reference writes it; counts are the whole cluster\'s (default: the reference mesh)')
+    .option('--role <leader|standby|worker>', 'a hierarchy only: what this node hosts besides its workers', role)
+    .option('--aggregation-interval <n>', 'a hierarchy only: episodes between aggregations', positiveInteger, 1)
     .option('--seed <n>', 'seed of the market and of every random choice', safeInteger, 1)
     .option('--episodes <n>', 'training rounds to run right after starting (0: wait for control messages)', nonNegativeInteger, 0)
     .option('--cert <file.pem>', 'the TLS certificate (shared by the cluster, peers pin its hash); default: a fresh self-signed one')
     .option('--key <file.pem>', 'the private key of --cert')
     .option('--protocol <quic|http2>', "'quic' asks for HTTP/3 and falls back to HTTP/2; default from the config's syncProtocol", protocol)
-    .option('--anti-entropy-ms <ms>', 'how often every agent pulls what it lacks from every reachable agent (0: only on commits and joins)', nonNegativeInteger, 2_000)
+    .option('--anti-entropy-ms <ms>', 'a mesh: how often every agent pulls what it lacks from every reachable agent (0: only on commits and joins); a hierarchy: how often a standby checks for a leader to hand back to', nonNegativeInteger, 2_000)
     .option('--heartbeat-ms <ms>', 'heartbeat period', positiveInteger, 500)
     .option('--failure-timeout-ms <ms>', 'a peer silent this long is unreachable', positiveInteger, 10_000)
     .option('--json', 'print events as JSON lines')
     .option('--verbose', 'log debug records (failed dials, syncs) on standard error')
     .addHelpText(
       'after',
-      '\nExample:\n  # two nodes sharing a secret file and a certificate\n  swarmbank node --id a --listen 127.0.0.1:4433 --secret-file secret --data ./node-a --cert c.pem --key k.pem\n  swarmbank node --id b --listen 127.0.0.1:4434 --peers 127.0.0.1:4433 --secret-file secret --data ./node-b --cert c.pem --key k.pem',
+      '\nExamples:\n  # two mesh nodes sharing a secret file and a certificate\n  swarmbank node --id a --listen 127.0.0.1:4433 --secret-file secret --data ./node-a --cert c.pem --key k.pem\n  swarmbank node --id b --listen 127.0.0.1:4434 --peers 127.0.0.1:4433 --secret-file secret --data ./node-b --cert c.pem --key k.pem\n  # a hierarchy: the leader, and a node of workers\n  swarmbank node --id lead --role leader --config hierarchical.json --listen 127.0.0.1:4433 --secret-file secret --data ./lead --cert c.pem --key k.pem\n  swarmbank node --id w1 --role worker --agents 2 --config hierarchical.json --listen 127.0.0.1:4434 --peers 127.0.0.1:4433 --secret-file secret --data ./w1 --cert c.pem --key k.pem',
     )
     .action(async (flags: Flags) => {
       const say = (event: string, fields: Record<string, unknown>, text: string) =>
         write(flags.json === true ? `${JSON.stringify({ event, ...fields })}\n` : `${text}\n`);
-      const config = meshConfig(flags.config);
+      const config = clusterConfig(flags.config);
+      if (config.topology === 'hierarchical' && flags.role === undefined) throw new NodeConfigError('role', 'a hierarchy\'s node needs --role leader, standby or worker');
+      if (config.topology === 'mesh' && flags.role !== undefined) throw new NodeConfigError('role', '--role is for a hierarchy\'s nodes; a mesh has none');
       const secret = clusterSecret(readSecret(flags.secretFile));
       const certificate = readCertificate(flags);
       const logger = cliLogger(flags.verbose === true);
-      const mesh = await ClusterMeshDeployment.start(config, {
+      const common = {
         seed: flags.seed,
         dataDir: flags.data,
-        localAgents: flags.agents,
-        antiEntropyMs: flags.antiEntropyMs,
         maxEpisodes: Math.max(200, flags.episodes),
         node: {
           id: flags.id,
@@ -93,7 +100,17 @@ export function nodeCommand(options: NodeCommandOptions = {}): Command {
           ...(certificate === undefined ? {} : { certificate }),
           ...(flags.protocol === undefined ? {} : { protocol: flags.protocol }),
         },
-      });
+      } satisfies Omit<ClusterMeshOptions, 'localAgents'>;
+      const mesh =
+        config.topology === 'mesh'
+          ? await ClusterMeshDeployment.start(config, { ...common, localAgents: flags.agents ?? 2, antiEntropyMs: flags.antiEntropyMs })
+          : await ClusterHierarchicalDeployment.start(config, {
+              ...common,
+              role: flags.role ?? 'worker',
+              localWorkers: flags.agents ?? (flags.role === 'worker' ? 2 : 0),
+              aggregationInterval: flags.aggregationInterval,
+              checkMs: flags.antiEntropyMs,
+            });
       const { node } = mesh;
       const unsubscribe = node.runtime.events.subscribe((event) => {
         if (isClusterEvent(event)) say(event.type, { ...event }, describe(event));
@@ -170,10 +187,17 @@ function describe(event: ClusterEvent): string {
   }
 }
 
-function meshConfig(file: string | undefined): MeshConfig {
+function clusterConfig(file: string | undefined): MeshConfig | HierarchicalConfig {
   const raw = file === undefined ? { topology: 'mesh' } : readConfigFile(file);
-  if (raw['topology'] !== 'mesh') throw new ConfigFileError(file ?? '', `has topology ${JSON.stringify(raw['topology'])}, but a node runs a mesh`);
-  return parseDeploymentConfig(raw) as MeshConfig;
+  if (raw['topology'] !== 'mesh' && raw['topology'] !== 'hierarchical') {
+    throw new ConfigFileError(file ?? '', `has topology ${JSON.stringify(raw['topology'])}, but a node runs a mesh or a hierarchy`);
+  }
+  return parseDeploymentConfig(raw) as MeshConfig | HierarchicalConfig;
+}
+
+function role(value: string): HierarchyNodeRole {
+  if (value !== 'leader' && value !== 'standby' && value !== 'worker') throw new InvalidArgumentError(`expected leader, standby or worker, got "${value}"`);
+  return value;
 }
 
 function readSecret(file: string): string {

@@ -1,15 +1,17 @@
 import { ask, dispatch } from '../actors/ask.js';
-import { persistent, stateless } from '../actors/behaviour.js';
+import { stateless } from '../actors/behaviour.js';
 import type { Unsubscribe } from '../actors/events.js';
 import type { ActorRef } from '../actors/ref.js';
-import type { AgentMessage, ExportReply } from '../agents/messages.js';
+import type { ExportReply } from '../agents/messages.js';
 import { DEFAULT_SCREEN } from '../agents/recent.js';
 import type { CurvePoint } from '../learning/scenarios/curve.js';
 import { startNode, type MemberInfo, type Node, type NodeOptions } from '../net/node.js';
+import { clusterProgress, type ProgressMessage, readProgress } from './cluster-progress.js';
 import type { MeshConfig } from './config.js';
 import type { DeploymentMetrics, DeployOptions, RunOptions, TopologyMetrics } from './deployment.js';
 import { summarize } from './evaluation.js';
 import type { MeshDecision } from './mesh.js';
+import { type AgentsQuery, type ClusterAgent, MemberDirectories } from './member-directories.js';
 import { callsOn, MeshTally } from './mesh-tally.js';
 import { replicator, type PulledFrom, type ReplicatorMessage } from './replicator.js';
 import type { AgentAddress, AgentHandle } from './swarm.js';
@@ -23,13 +25,6 @@ export interface ClusterMeshOptions extends DeployOptions {
   readonly localAgents: number;
   /** Besides the pull that every commit notice triggers, every agent pulls from every reachable agent this often. Default 2,000 ms; 0 never. */
   readonly antiEntropyMs?: number;
-}
-
-/** An agent as the cluster knows it. */
-export interface ClusterAgent {
-  readonly id: string;
-  readonly node: string;
-  readonly path: string;
 }
 
 export interface ClusterDecision extends MeshDecision {
@@ -54,7 +49,7 @@ export interface ClusterMeshStatus {
 
 /** What other nodes ask this node's directory. */
 export type DirectoryMessage =
-  | { readonly type: 'agents'; readonly replyTo: ActorRef<readonly ClusterAgent[]> }
+  | AgentsQuery
   /** A peer's agent committed patterns at `at` (the peer's wall clock): pull from it now. */
   | { readonly type: 'committed'; readonly origin: string; readonly at: number };
 
@@ -67,14 +62,7 @@ export type ClusterControlMessage =
   | { readonly type: 'partition'; readonly nodes: readonly string[]; readonly replyTo: ActorRef<true> }
   | { readonly type: 'heal'; readonly replyTo: ActorRef<true> };
 
-/** This node's training progress, journaled so a restarted node goes on from its next episode. */
-type ProgressMessage =
-  | { readonly type: 'trained'; readonly episode: number }
-  | { readonly type: 'episodes'; readonly replyTo: ActorRef<number> };
-
 export const DIRECTORY_PATH = '/mesh/directory';
-/** A directory answers at once from memory; a member whose directory is silent this long has none. */
-const DIRECTORY_TIMEOUT_MS = 2_000;
 export const CONTROL_PATH = '/mesh/control';
 
 interface LocalNode {
@@ -100,11 +88,7 @@ interface LocalNode {
 export class ClusterMeshDeployment extends SwarmDeployment<'mesh'> {
   readonly node: Node;
   private readonly locals: LocalNode[];
-  private readonly remote = new Map<string, readonly ClusterAgent[]>();
-  /** Members up whose directory did not answer when last asked. */
-  private readonly silent = new Set<string>();
-  /** Members whose directory is being asked now, so a join, a sync and the timer share one question. */
-  private readonly learning = new Map<string, Promise<void>>();
+  private readonly directories: MemberDirectories;
   private readonly notices = new Map<string, number>();
   private readonly tally: MeshTally;
   private readonly timeout: number;
@@ -123,6 +107,7 @@ export class ClusterMeshDeployment extends SwarmDeployment<'mesh'> {
     this.tally = new MeshTally(this.swarm, this.events);
     this.timeout = options.askTimeoutMs ?? 10_000;
     this.quorum = Math.floor(config.agentCount / 2) + 1;
+    this.directories = new MemberDirectories(node, DIRECTORY_PATH, () => this.pullAll());
     const screen = config.validateOnRecentData ? DEFAULT_SCREEN : undefined;
     this.locals = Array.from({ length: options.localAgents }, (_, i) => {
       const agent = this.swarm.spawn(this.root, {
@@ -133,23 +118,7 @@ export class ClusterMeshDeployment extends SwarmDeployment<'mesh'> {
       const sync = this.runtime.spawn(this.root, replicator(agent, this.swarm.bundleSpace, this.swarm.requester, screen === undefined ? {} : { screen }), { name: `sync-${agent.id}` });
       return { agent, replicator: sync };
     });
-    this.progress = this.runtime.spawn(
-      this.root,
-      persistent<number, ProgressMessage>({
-        persistenceKey: 'cluster-mesh/progress',
-        snapshotEvery: 100,
-        initialState: 0,
-        receive: async (episodes, message, ctx) => {
-          if (message.type === 'episodes') {
-            dispatch(message.replyTo, episodes);
-            return episodes;
-          }
-          if (!ctx.recovering) await ctx.persist(message);
-          return Math.max(episodes, message.episode);
-        },
-      }),
-      { name: 'progress' },
-    );
+    this.progress = this.runtime.spawn(this.root, clusterProgress('cluster-mesh/progress'), { name: 'progress' });
     this.runtime.spawn(this.root, stateless<DirectoryMessage>((message) => this.directory(message)), { name: 'directory' });
     this.runtime.spawn(this.root, stateless<ClusterControlMessage>((message) => this.control(message)), { name: 'control' });
   }
@@ -170,20 +139,17 @@ export class ClusterMeshDeployment extends SwarmDeployment<'mesh'> {
     }
     const mesh = new ClusterMeshDeployment(config, options, parts, node);
     // A node back from a restart trains on from the episode after its last, not on episodes it has learnt.
-    mesh.episodesRun = await ask(mesh.progress, (replyTo: ActorRef<number>) => ({ type: 'episodes', replyTo }), 10_000);
+    mesh.episodesRun = (await readProgress(mesh.progress, 10_000)).episodes;
     mesh.begin(options.antiEntropyMs ?? 2_000);
     return mesh;
   }
 
   private begin(antiEntropyMs: number): void {
-    this.unsubscribe = this.runtime.events.on('member-up', (event) => {
-      this.silent.delete(event.node);
-      void this.learnAgentsOf(event.node);
-    });
-    for (const node of this.node.up()) void this.learnAgentsOf(node);
+    this.unsubscribe = this.runtime.events.on('member-up', (event) => void this.directories.joined(event.node));
+    for (const node of this.node.up()) void this.directories.learn(node);
     if (antiEntropyMs > 0) {
       this.timer = setInterval(() => {
-        for (const member of this.unknownMembers()) void this.learnAgentsOf(member);
+        for (const member of this.directories.unknown()) void this.directories.learn(member);
         void this.pullAll();
       }, antiEntropyMs);
     }
@@ -191,7 +157,11 @@ export class ClusterMeshDeployment extends SwarmDeployment<'mesh'> {
 
   /** Every agent of the cluster this node knows of: its own, and those of every member it has reached. */
   agents(): ClusterAgent[] {
-    return [...this.locals.map(({ agent }) => ({ id: agent.id, node: this.node.id, path: agent.path })), ...[...this.remote.values()].flat()];
+    return [...this.ownAgents(), ...this.directories.reachable()];
+  }
+
+  private ownAgents(): ClusterAgent[] {
+    return this.locals.map(({ agent }) => ({ id: agent.id, node: this.node.id, path: agent.path, role: 'peer' }));
   }
 
   protected async round(episode: number): Promise<void> {
@@ -242,7 +212,7 @@ export class ClusterMeshDeployment extends SwarmDeployment<'mesh'> {
   /** Anti-entropy now: every local agent pulls what it lacks from every reachable agent. Resolves with the patterns moved. */
   async sync(): Promise<number> {
     // A member that just came up may not have told us its agents yet: ask it now rather than miss them.
-    await Promise.all(this.unknownMembers().filter((member) => !this.silent.has(member)).map((member) => this.learnAgentsOf(member)));
+    await Promise.all(this.directories.unknown(false).map((member) => this.directories.learn(member)));
     const before = this.tally.replicated;
     await this.pullAll();
     return this.tally.replicated - before;
@@ -297,43 +267,14 @@ export class ClusterMeshDeployment extends SwarmDeployment<'mesh'> {
     this.halted = true;
     clearInterval(this.timer);
     this.unsubscribe?.();
+    this.directories.close();
     await this.pulling;
     await this.node.stop();
     await super.stop();
   }
 
-  /** Members up whose agents this node does not know yet. */
-  private unknownMembers(): string[] {
-    return this.node.up().filter((member) => !this.remote.has(member));
-  }
-
   private reachableRemote(): AgentAddress[] {
-    return this.node.up().flatMap((member) => (this.remote.get(member) ?? []).map((a) => ({ id: a.id, ref: this.node.ref<AgentMessage>(a.node, a.path) })));
-  }
-
-  /** Asks a member for its agents (one question per member at a time), then pulls from them: anti-entropy on every (re)join. */
-  private learnAgentsOf(member: string): Promise<void> {
-    let learning = this.learning.get(member);
-    if (learning === undefined) {
-      learning = this.askAgentsOf(member).finally(() => this.learning.delete(member));
-      this.learning.set(member, learning);
-    }
-    return learning;
-  }
-
-  private async askAgentsOf(member: string): Promise<void> {
-    const directory = this.node.ref<DirectoryMessage>(member, DIRECTORY_PATH);
-    const agents = await ask(directory, (replyTo: ActorRef<readonly ClusterAgent[]>) => ({ type: 'agents', replyTo }), DIRECTORY_TIMEOUT_MS).catch(() => undefined);
-    if (this.halted) return;
-    if (agents === undefined) {
-      // No directory answered: a client-only node (a service that only asks), or a member too busy to answer.
-      // `sync` stops waiting for it; the anti-entropy timer asks again in the background.
-      this.silent.add(member);
-      return;
-    }
-    this.silent.delete(member);
-    this.remote.set(member, agents.filter((a) => a.node === member));
-    await this.pullAll();
+    return this.directories.addresses();
   }
 
   /**
@@ -386,7 +327,7 @@ export class ClusterMeshDeployment extends SwarmDeployment<'mesh'> {
 
   private directory(message: DirectoryMessage): void {
     if (message.type === 'agents') {
-      dispatch(message.replyTo, this.locals.map(({ agent }) => ({ id: agent.id, node: this.node.id, path: agent.path })));
+      dispatch(message.replyTo, this.ownAgents());
       return;
     }
     if (!this.notices.has(message.origin)) this.notices.set(message.origin, message.at);

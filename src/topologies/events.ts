@@ -15,6 +15,10 @@ export type DeploymentEvent =
   | { readonly type: 'commit'; readonly agent: string; readonly patterns: number; readonly at: number }
   | { readonly type: 'vote'; readonly episode: number; readonly decided: number; readonly abstained: number; readonly live: number; readonly at: number }
   | { readonly type: 'aggregate'; readonly episode: number; readonly patterns: number; readonly latencyMs: number; readonly at: number }
+  /** A hierarchy's standby node began aggregating: no leader was reachable. */
+  | { readonly type: 'take-over'; readonly agent: string; readonly episode: number; readonly at: number }
+  /** The standby gave back to a reachable leader the patterns it changed while acting, and stopped acting. */
+  | { readonly type: 'hand-back'; readonly from: string; readonly to: string; readonly patterns: number; readonly at: number }
   | { readonly type: 'transfer'; readonly from: string; readonly to: string; readonly patterns: number; readonly at: number }
   | { readonly type: 'scale'; readonly direction: 'up' | 'down'; readonly agents: number; readonly cause: string; readonly at: number }
   | { readonly type: 'rotate'; readonly condition: string; readonly strategy: string; readonly at: number }

@@ -1,13 +1,9 @@
-import type { ActorRef } from '../actors/ref.js';
-import type { ChangesReply, ExportReply, MaintainReply } from '../agents/messages.js';
 import type { CurvePoint } from '../learning/scenarios/curve.js';
-import { BundleError } from '../memory/bundle.js';
-import type { DistillOptions } from '../memory/distill.js';
 import type { Pattern } from '../memory/pattern.js';
 import type { HierarchicalConfig } from './config.js';
 import type { DeployOptions, LatencySummary, TopologyMetrics } from './deployment.js';
 import { mergeScores, scoreCalls, summarize } from './evaluation.js';
-import { topDown, weighted, workerWeight } from './hierarchical-aggregation.js';
+import { LeaderLink } from './leader-link.js';
 import type { AgentHandle } from './swarm.js';
 import { SwarmDeployment } from './swarm-deployment.js';
 
@@ -61,39 +57,21 @@ export interface HierarchicalMetrics {
   readonly timesToRecoverMs: readonly number[];
 }
 
-/** Merge only: near-duplicates of the same outcome, condition and tags fold into one; nothing is pruned, capacity evicts. */
-const LEADER_DISTILL: DistillOptions = { similarity: 0.95, minSupport: 0, minConfidence: 0 };
-/** The most patterns of a top-down update to one worker. */
-const TOP_DOWN_LIMIT = 256;
 /** The leader refines the aggregate on a market view of its own. */
-const LEADER_STREAM = 'leader';
+export const LEADER_STREAM = 'leader';
 
 /**
  * Hierarchical: a leader and `workers.count` workers, each worker trading
  * its own instrument (its own stream of the feed). Every round the workers
  * train, and the leader trains at its own, lower learning rate on a market
  * view of its own, refining what it holds; every `aggregationInterval`
- * episodes the leader aggregates:
- *
- * 1. asks every live worker for the patterns it originated or changed since
- *    the leader's high-water mark for it (the `changes` message);
- * 2. weighs each worker by its last held-out accuracy (`workerWeight`),
- *    shrinking the edge of a weaker worker's patterns and discarding those
- *    of a worker with no edge;
- * 3. writes them to its memory in one import, then distils (merging
- *    near-duplicates across workers); its memory's capacity
- *    (`leader.memorySize`) evicts the least useful beyond it;
- * 4. with a standby, ships it every pattern the leader changed since the
- *    last shipment, so the standby holds what the leader holds;
- * 5. pushes down to each worker its best patterns the worker has not got
- *    (`topDown`): the strategy update.
- *
- * The high-water marks move only once the deltas are in the leader, so
- * deltas due while the leader is down are all aggregated when a leader is
- * back. The deployment's accuracy is the acting leader's held-out accuracy:
- * it holds the hierarchy's knowledge. With no leader live it is NaN, the
- * aggregation stops, and the workers trade on what they have; their mean
- * accuracy is reported as `workerAccuracy`.
+ * episodes the leader aggregates its live workers' deltas through the
+ * `LeaderLink` (leader-link.ts) and, with a standby, ships it every pattern
+ * the leader changed since the last shipment and the ids it no longer holds,
+ * so the standby holds what the leader holds. The deployment's accuracy is the acting leader's held-out
+ * accuracy: it holds the hierarchy's knowledge. With no leader live it is
+ * NaN, the aggregation stops, and the workers trade on what they have;
+ * their mean accuracy is reported as `workerAccuracy`.
  *
  * The leader is an agent with its memory on LMDB, so a restarted leader has
  * every committed pattern back. With `standby`, a second leader follows the
@@ -112,28 +90,19 @@ export class HierarchicalDeployment extends SwarmDeployment<'hierarchical'> {
   private followerInStep = true;
   /** Per pattern id, the acting leader's version the follower was last shipped. */
   private shipped = new Map<string, number>();
-  /** Per worker, the leader's pattern versions its top-down updates carried. */
-  private readonly sent = new Map<string, Map<string, number>>();
-  /** Per worker, its journal sequence number up to which its deltas are in the leader. */
-  private readonly marks = new Map<string, number>();
+  private readonly link: LeaderLink;
   private readonly interval: number;
-  private readonly latencies: number[] = [];
   private readonly recoveries: number[] = [];
   private readonly failovers: Failover[] = [];
-  private readonly weights: Record<string, number> = {};
   private downSince: number | undefined;
-  private aggregations = 0;
   private missed = 0;
-  private aggregated = 0;
-  private merged = 0;
-  private discarded = 0;
-  private pushed = 0;
   private leaderPatterns = 0;
   private workerAccuracy = Number.NaN;
 
   private constructor(config: HierarchicalConfig, options: HierarchicalDeployOptions) {
     super('hierarchical', config, SwarmDeployment.prepare('hierarchical', options));
     this.interval = options.aggregationInterval ?? 1;
+    this.link = new LeaderLink(this.swarm, this.events, () => this.runtime.clock.now());
     const supervision = options.agentSupervision === undefined ? {} : { supervision: options.agentSupervision };
     const leader = { learningRate: config.leader.learningRate, capacity: config.leader.memorySize, ...supervision };
     this.acting = this.swarm.spawn(this.root, { id: 'leader', ...leader });
@@ -193,60 +162,21 @@ export class HierarchicalDeployment extends SwarmDeployment<'hierarchical'> {
     this.shipped = new Map();
   }
 
-  /** One aggregation (see the class comment); false when no leader was live to complete it. */
+  /** One aggregation by the acting leader; false when no leader was live to complete it. */
   private async aggregate(episode: number): Promise<boolean> {
     const leader = this.acting;
     if (!this.swarm.isLive(leader.id)) return false;
-    const began = this.runtime.clock.now();
-    const workers = this.workers.filter((worker) => this.swarm.isLive(worker.id));
-    const deltas = (await Promise.all(workers.map((worker) => this.delta(worker)))).filter((d) => d !== undefined);
-    const best = Math.max(...workers.map((worker) => this.agentAccuracy.get(worker.id) ?? Number.NaN).filter(Number.isFinite));
-    const taken: Pattern[] = [];
-    for (const { worker, patterns } of deltas) {
-      const weight = workerWeight(this.agentAccuracy.get(worker.id) ?? Number.NaN, best);
-      this.weights[worker.id] = weight;
-      if (weight === 0) this.discarded += patterns.length;
-      else taken.push(...patterns.map((pattern) => weighted(pattern, weight)));
-    }
-    if (taken.length > 0) {
-      const imported = await this.swarm.give(leader, taken);
-      if (imported?.ok !== true) return false;
-      const maintained = await this.swarm.request(leader, (replyTo: ActorRef<MaintainReply>) => ({ type: 'maintain', distill: LEADER_DISTILL, replyTo }));
-      if (maintained?.ok !== true) return false;
-      this.merged += maintained.distilled?.merged.reduce((n, merge) => n + merge.from.length, 0) ?? 0;
-    }
-    const exported = await this.swarm.request(leader, (replyTo: ActorRef<ExportReply>) => ({ type: 'export', replyTo }));
-    if (exported?.ok !== true) return false;
-    const held = this.swarm.patternsOf(exported.bundle);
-    await this.ship(held);
-    for (const { worker, seq } of deltas) this.marks.set(worker.id, seq);
-    const done = this.runtime.clock.now();
-    this.latencies.push(done - began);
-    this.aggregations++;
-    this.aggregated += taken.length;
-    if (this.downSince !== undefined) {
-      this.recoveries.push(done - this.downSince);
+    const done = await this.link.aggregate(episode, {
+      leader,
+      workers: this.workers.filter((worker) => this.swarm.isLive(worker.id)),
+      accuracyOf: (worker) => this.agentAccuracy.get(worker) ?? Number.NaN,
+      follow: (held) => this.ship(held),
+    });
+    if (done && this.downSince !== undefined) {
+      this.recoveries.push(this.runtime.clock.now() - this.downSince);
       this.downSince = undefined;
     }
-    this.events.publish({ type: 'aggregate', episode, patterns: taken.length, latencyMs: done - began, at: done });
-    await Promise.all(workers.map((worker) => this.pushDown(worker, held)));
-    return true;
-  }
-
-  /** What `worker` originated or changed since the leader's mark for it; undefined if it did not answer. */
-  private async delta(worker: AgentHandle): Promise<{ worker: AgentHandle; seq: number; patterns: readonly Pattern[] } | undefined> {
-    const since = this.marks.get(worker.id) ?? 0;
-    const reply = await this.swarm.request(worker, (replyTo: ActorRef<ChangesReply>) => ({ type: 'changes', since, replyTo }));
-    if (reply?.ok !== true) return undefined;
-    this.swarm.count(0, reply.bundle.byteLength);
-    try {
-      return { worker, seq: reply.seq, patterns: this.swarm.patternsOf(reply.bundle) };
-    } catch (error) {
-      // A worker's bundle that fails validation would fail again: move past it, discarding what it carried.
-      if (!(error instanceof BundleError)) throw error;
-      this.discarded += reply.count;
-      return { worker, seq: reply.seq, patterns: [] };
-    }
+    return done;
   }
 
   /** Sends the follower every pattern the leader changed since the last shipment; all of them when it is out of step. */
@@ -255,23 +185,16 @@ export class HierarchicalDeployment extends SwarmDeployment<'hierarchical'> {
     if (follower === undefined) return;
     if (!this.swarm.isLive(follower.id)) return this.outOfStep();
     const changed = held.filter((pattern) => this.shipped.get(pattern.id) !== pattern.version);
-    if (changed.length > 0) {
-      const reply = await this.swarm.give(follower, changed);
+    // What the leader merged away or evicted goes from the follower too, so that it mirrors the leader.
+    const holds = new Set(held.map((pattern) => pattern.id));
+    const gone = [...this.shipped.keys()].filter((id) => !holds.has(id));
+    if (changed.length > 0 || gone.length > 0) {
+      const reply = await this.swarm.give(follower, changed, undefined, gone);
       if (reply?.ok !== true) return this.outOfStep();
     }
+    for (const id of gone) this.shipped.delete(id);
     for (const pattern of changed) this.shipped.set(pattern.id, pattern.version);
     this.followerInStep = true;
-  }
-
-  private async pushDown(worker: AgentHandle, held: readonly Pattern[]): Promise<void> {
-    const sent = this.sent.get(worker.id) ?? new Map<string, number>();
-    this.sent.set(worker.id, sent);
-    const update = topDown(held, worker.id, sent, TOP_DOWN_LIMIT);
-    if (update.length === 0) return;
-    const reply = await this.swarm.give(worker, update);
-    if (reply?.ok !== true) return;
-    for (const pattern of update) sent.set(pattern.id, pattern.version);
-    this.pushed += update.length;
   }
 
   protected async evaluate(episode: number): Promise<CurvePoint> {
@@ -305,15 +228,8 @@ export class HierarchicalDeployment extends SwarmDeployment<'hierarchical'> {
       leaderLive: this.swarm.isLive(this.acting.id),
       leaderPatterns: this.leaderPatterns,
       leaderCapacity: this.config.leader.memorySize,
-      aggregations: this.aggregations,
+      ...this.link.metrics(),
       aggregationsMissed: this.missed,
-      aggregationLatency: summarize(this.latencies),
-      aggregationLatenciesMs: [...this.latencies],
-      patternsAggregated: this.aggregated,
-      duplicatesMerged: this.merged,
-      discarded: this.discarded,
-      workerWeights: { ...this.weights },
-      strategyUpdates: this.pushed,
       workerAccuracy: this.workerAccuracy,
       failovers: [...this.failovers],
       timeToRecover: summarize(this.recoveries),

@@ -76,7 +76,7 @@ export interface ReplicatorOptions {
 
 export function replicator(own: AgentAddress, space: ReplicaSpace, request: AgentRequester, options: ReplicatorOptions = {}): Behaviour<ReplicatorMessage> {
   const { screen } = options;
-  const limit = Math.max(1, Math.floor((options.sliceBytes ?? SLICE_BYTES) / (space.dimensions * 4 + 512)));
+  const limit = sliceLimit(space, options.sliceBytes);
   return persistent<ReplicatorState, ReplicatorMessage>({
     persistenceKey: `replicator/${own.id}`,
     snapshotEvery: 500,
@@ -84,7 +84,7 @@ export function replicator(own: AgentAddress, space: ReplicaSpace, request: Agen
     receive: async (state, message, ctx) => {
       if (message.type === 'advanced') return { highWater: { ...state.highWater, [message.origin]: message.seq } };
       const now = () => ctx.clock.now();
-      const fetched = await Promise.all(message.sources.map((source) => fetch(source, state.highWater[source.id] ?? 0, space, request, limit)));
+      const fetched = await Promise.all(message.sources.map((source) => fetchChanges(source, state.highWater[source.id] ?? 0, space, request, limit)));
       const patterns = fetched.flatMap((f) => (f.kind === 'valid' ? f.patterns : []));
       const bundle = patterns.length === 0 ? undefined : encodeBundle(patterns, space);
       const imported =
@@ -111,12 +111,18 @@ export function replicator(own: AgentAddress, space: ReplicaSpace, request: Agen
   });
 }
 
-type Fetched =
+/** Patterns per `changes` slice: `sliceBytes` (default 512 KiB) over a pattern's estimated size. */
+export function sliceLimit(space: ReplicaSpace, sliceBytes = SLICE_BYTES): number {
+  return Math.max(1, Math.floor(sliceBytes / (space.dimensions * 4 + 512)));
+}
+
+export type Fetched =
   | { readonly kind: 'missed'; readonly origin: string }
   | { readonly kind: 'valid'; readonly origin: string; readonly seq: number; readonly patterns: readonly Pattern[]; readonly bytes: number }
   | { readonly kind: 'refused'; readonly origin: string; readonly seq: number; readonly count: number; readonly bytes: number };
 
-async function fetch(source: AgentAddress, since: number, space: ReplicaSpace, request: AgentRequester, limit: number): Promise<Fetched> {
+/** What `source` originated or changed since `since`, asked for in slices of `limit` patterns and gathered. */
+export async function fetchChanges(source: AgentAddress, since: number, space: ReplicaSpace, request: AgentRequester, limit: number): Promise<Fetched> {
   const patterns: Pattern[] = [];
   let bytes = 0;
   let count = 0;

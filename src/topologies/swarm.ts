@@ -129,12 +129,14 @@ export class Swarm {
 
   /**
    * Imports `patterns` into `agent` as one bundle, its bytes counted as
-   * knowledge exchanged: the agent's reply, or undefined when it gave none.
+   * knowledge exchanged, then deletes the ids of `remove`: the agent's
+   * reply, or undefined when it gave none.
    */
-  async give(agent: AgentAddress, patterns: readonly Pattern[], screen?: ScreenOptions): Promise<ImportReply | undefined> {
+  async give(agent: AgentAddress, patterns: readonly Pattern[], screen?: ScreenOptions, remove?: readonly string[]): Promise<ImportReply | undefined> {
     const bundle = encodeBundle(patterns, this.bundleSpace);
     this.count(0, bundle.byteLength);
-    return this.request(agent, (replyTo: ActorRef<ImportReply>) => ({ type: 'import', bundle, mode: 'full', ...(screen === undefined ? {} : { screen }), replyTo }));
+    const extra = { ...(screen === undefined ? {} : { screen }), ...(remove === undefined || remove.length === 0 ? {} : { remove }) };
+    return this.request(agent, (replyTo: ActorRef<ImportReply>) => ({ type: 'import', bundle, mode: 'full', ...extra, replyTo }));
   }
 
   spawn(parent: AnyActorRef, spec: AgentSpec): AgentHandle {

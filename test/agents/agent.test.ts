@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { agent } from '../../src/agents/agent.js';
+import { encodeBundle } from '../../src/memory/bundle.js';
 import { AgentOptionsError } from '../../src/agents/errors.js';
 import type { AgentMessage, AgentMetrics, EpisodeReply, ExportReply, ImportReply, MaintainReply, PredictReply } from '../../src/agents/messages.js';
 import { ask, type ActorRef } from '../../src/index.js';
@@ -87,6 +88,29 @@ describe('agent', () => {
     const taught = await evaluateAll(student, held);
     expect(taught.results).toEqual((await evaluateAll(teacher, held)).results);
     expect(taught.accuracy).toBeGreaterThan(0.6);
+  });
+
+  it('mirrors another agent: an import can also remove the ids that agent no longer holds, and the learner forgets them', async () => {
+    const rt = fixture.runtime();
+    const teacher = rt.spawn(rt.root, agent({ id: 'teacher', space, memory: await fixture.memory(space) }), { name: 'teacher' });
+    const mirrorMemory = await fixture.memory(space);
+    const mirror = rt.spawn(rt.root, agent({ id: 'mirror', space, memory: mirrorMemory }), { name: 'mirror' });
+    await trainAll(teacher, easySeries(space, 5, 800));
+    const exported = await ask(teacher, (replyTo: ActorRef<ExportReply>) => ({ type: 'export', replyTo }), ASK_MS);
+    if (!exported.ok) throw new Error(exported.error.message);
+    const first = await ask(mirror, (replyTo: ActorRef<ImportReply>) => ({ type: 'import', bundle: exported.bundle, mode: 'full', replyTo }), ASK_MS);
+    if (!first.ok) throw new Error(first.error.message);
+    const gone = first.imported.slice(0, 3);
+
+    const empty = encodeBundle([], { featureSpaceId: space.id, dimensions: space.dimensions });
+    const reply = await ask(mirror, (replyTo: ActorRef<ImportReply>) => ({ type: 'import', bundle: empty, mode: 'full', remove: [...gone, 'never-there'], replyTo }), ASK_MS);
+
+    expect(reply).toMatchObject({ ok: true, imported: [], removed: gone });
+    expect(patternIds(mirrorMemory)).toEqual(first.imported.filter((id) => !gone.includes(id)).sort());
+    expect(await metricsOf(mirror)).toMatchObject({ patterns: first.imported.length - 3 });
+    const bad = await ask(mirror, (replyTo: ActorRef<ImportReply>) => ({ type: 'import', bundle: exported.bundle, mode: 'full', remove: [42] as unknown as string[], replyTo }), ASK_MS);
+    expect(bad).toMatchObject({ ok: false, error: { code: 'INVALID_OPTION' } });
+    expect(patternIds(mirrorMemory)).toEqual(first.imported.filter((id) => !gone.includes(id)).sort());
   });
 
   it('imports selectively: only the patterns the selection matches', async () => {

@@ -66,6 +66,28 @@ describe('swarmbank node', () => {
     expect(fs.existsSync(data)).toBe(false);
   });
 
+  it('runs a hierarchy\'s node in the role it is given, and refuses a hierarchy without --role or a mesh with one', async () => {
+    const dir = tempDir();
+    const secret = path.join(dir, 'secret');
+    fs.writeFileSync(secret, 'a-cluster-secret-of-enough-bytes');
+    const hierarchical = path.join(dir, 'hierarchical.json');
+    fs.writeFileSync(hierarchical, JSON.stringify({ topology: 'hierarchical', workers: { count: 4 }, standby: true }));
+    const base = ['--listen', '127.0.0.1:0', '--secret-file', secret, '--protocol', 'http2', '--json'];
+
+    const leader = runNode(['--id', 'lead', ...base, '--data', path.join(dir, 'lead'), '--config', hierarchical, '--role', 'leader']);
+    await leader.done;
+    expect(leader.lines.at(-1)).toEqual({ event: 'stopped', node: 'lead' });
+    expect(fs.readdirSync(path.join(dir, 'lead', 'agents'))).toEqual(['leader']);
+    const worker = runNode(['--id', 'w', ...base, '--data', path.join(dir, 'w'), '--config', hierarchical, '--role', 'worker']);
+    await worker.done;
+    expect(fs.readdirSync(path.join(dir, 'w', 'agents')).sort()).toEqual(['w-worker-1', 'w-worker-2']);
+
+    await expect(runNode(['--id', 'x', ...base, '--data', path.join(dir, 'x'), '--config', hierarchical]).done).rejects.toMatchObject({ code: 'NODE_CONFIG_INVALID', key: 'role' });
+    await expect(runNode(['--id', 'x', ...base, '--data', path.join(dir, 'x'), '--role', 'leader']).done).rejects.toMatchObject({ code: 'NODE_CONFIG_INVALID', key: 'role' });
+    await expect(runNode(['--id', 'x', ...base, '--data', path.join(dir, 'x'), '--config', hierarchical, '--role', 'boss']).done).rejects.toMatchObject({ code: 'commander.invalidArgument' });
+    expect(fs.existsSync(path.join(dir, 'x'))).toBe(false);
+  });
+
   it('refuses a malformed --listen or --protocol as a usage error', async () => {
     const dir = tempDir();
     fs.writeFileSync(path.join(dir, 'secret'), 'a-cluster-secret-of-enough-bytes');

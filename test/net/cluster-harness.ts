@@ -9,6 +9,7 @@ import type { ActorRef } from '../../src/actors/ref.js';
 import { createRuntime, type Runtime } from '../../src/actors/runtime.js';
 import { generateCertificate, type NodeCertificate } from '../../src/net/certificate.js';
 import { startNode, type Node } from '../../src/net/node.js';
+import { type ClusterHierarchyStatus, HIERARCHY_CONTROL_PATH, type HierarchyControlMessage } from '../../src/topologies/cluster-hierarchy.js';
 import { CONTROL_PATH, type ClusterControlMessage, type ClusterDecision, type ClusterMeshStatus } from '../../src/topologies/cluster-mesh.js';
 import { sleep } from './support.js';
 
@@ -58,6 +59,9 @@ export interface SpawnOptions {
   readonly protocol?: 'quic' | 'http2';
   /** Default: `<root>/data-<id>`; give the same one again to restart a node on its memory. */
   readonly dataDir?: string;
+  /** Default a six-agent mesh; a hierarchy's node also needs its `role`. */
+  readonly topology?: 'mesh' | 'hierarchical';
+  readonly role?: 'leader' | 'standby' | 'worker';
   readonly extra?: readonly string[];
 }
 
@@ -202,7 +206,7 @@ export class ClusterHarness {
   readonly processes: NodeProcess[] = [];
   private client: Node | undefined;
   private clientRuntime: Runtime | undefined;
-  private readonly files: { secret: string; cert: string; key: string; config: string };
+  private readonly files: { secret: string; cert: string; key: string; config: string; hierarchical: string };
 
   private constructor(root: string, certificate: NodeCertificate) {
     this.root = root;
@@ -212,11 +216,16 @@ export class ClusterHarness {
       cert: path.join(root, 'cluster-cert.pem'),
       key: path.join(root, 'cluster-key.pem'),
       config: path.join(root, 'mesh.json'),
+      hierarchical: path.join(root, 'hierarchical.json'),
     };
     fs.writeFileSync(this.files.secret, `${SECRET}\n`, { mode: 0o600 });
     fs.writeFileSync(this.files.cert, certificate.certPem);
     fs.writeFileSync(this.files.key, certificate.keyPem, { mode: 0o600 });
     fs.writeFileSync(this.files.config, JSON.stringify({ topology: 'mesh', agentCount: 6, learningRate: 0.05, consensusThreshold: 0.66 }));
+    fs.writeFileSync(
+      this.files.hierarchical,
+      JSON.stringify({ topology: 'hierarchical', leader: { learningRate: 0.005, memorySize: 5000 }, workers: { count: 3, learningRate: 0.05, memorySize: 2000 }, standby: true }),
+    );
   }
 
   /** A temporary directory with the cluster secret, one cluster certificate (cert and key files) and the mesh config. */
@@ -235,8 +244,9 @@ export class ClusterHarness {
       ...(options.peers !== undefined && options.peers.length > 0 ? ['--peers', options.peers.join(',')] : []),
       '--secret-file', this.files.secret,
       '--data', dataDir,
-      '--agents', String(options.agents ?? 2),
-      '--config', this.files.config,
+      ...(options.agents === undefined && options.role !== undefined ? [] : ['--agents', String(options.agents ?? 2)]),
+      '--config', options.topology === 'hierarchical' ? this.files.hierarchical : this.files.config,
+      ...(options.role === undefined ? [] : ['--role', options.role]),
       '--seed', '1',
       '--cert', this.files.cert,
       '--key', this.files.key,
@@ -312,6 +322,34 @@ export class ClusterHarness {
 
   heal(node: string, timeoutMs = 10_000): Promise<true> {
     return named(ask(this.control(node), (replyTo: ActorRef<true>) => ({ type: 'heal', replyTo }), timeoutMs), `heal on ${node}`);
+  }
+
+  hierarchyStatus(node: string, timeoutMs = 15_000): Promise<ClusterHierarchyStatus> {
+    const control = this.node.ref<HierarchyControlMessage>(node, HIERARCHY_CONTROL_PATH);
+    return named(ask(control, (replyTo: ActorRef<ClusterHierarchyStatus>) => ({ type: 'status', replyTo }), timeoutMs), `hierarchy status of ${node}`);
+  }
+
+  hierarchyTrain(node: string, episodes: number, timeoutMs = 60_000): Promise<ClusterHierarchyStatus> {
+    const control = this.node.ref<HierarchyControlMessage>(node, HIERARCHY_CONTROL_PATH);
+    return named(ask(control, (replyTo: ActorRef<ClusterHierarchyStatus>) => ({ type: 'train', episodes, replyTo }), timeoutMs), `hierarchy train ${episodes} on ${node}`);
+  }
+
+  /** Polls a hierarchy node's status until `accept` takes it; bounded. */
+  async hierarchyUntil(node: string, accept: (status: ClusterHierarchyStatus) => boolean, what: string, timeoutMs: number): Promise<ClusterHierarchyStatus> {
+    const deadline = Date.now() + timeoutMs;
+    let last: ClusterHierarchyStatus | undefined;
+    let lastError: unknown;
+    while (Date.now() < deadline) {
+      try {
+        last = await this.hierarchyStatus(node, Math.max(1_000, deadline - Date.now()));
+        if (accept(last)) return last;
+      } catch (error) {
+        lastError = error;
+      }
+      await sleep(200);
+    }
+    const seen = last === undefined ? `no status (${lastError instanceof Error ? lastError.message : String(lastError)})` : JSON.stringify({ ...last, agents: last.agents.map((a) => `${a.id}:${a.patternIds.length}`) });
+    throw new Error(`node ${node}: not ${what} within ${timeoutMs} ms; last: ${seen}`);
   }
 
   /** Polls `status` until `accept` takes it; bounded. Resolves with the accepted status. */
