@@ -2,7 +2,7 @@ import { ask, dispatch } from '../actors/ask.js';
 import { stateless } from '../actors/behaviour.js';
 import type { Unsubscribe } from '../actors/events.js';
 import type { ActorRef } from '../actors/ref.js';
-import type { ExportReply } from '../agents/messages.js';
+import type { ChangesReply, ExportReply } from '../agents/messages.js';
 import { DEFAULT_SCREEN } from '../agents/recent.js';
 import type { CurvePoint } from '../learning/scenarios/curve.js';
 import { startNode, type MemberInfo, type Node, type NodeOptions } from '../net/node.js';
@@ -13,7 +13,7 @@ import { summarize } from './evaluation.js';
 import type { MeshDecision } from './mesh.js';
 import { type AgentsQuery, type ClusterAgent, MemberDirectories } from './member-directories.js';
 import { callsOn, MeshTally } from './mesh-tally.js';
-import { replicator, type PulledFrom, type ReplicatorMessage } from './replicator.js';
+import { type OfferedChanges, type PulledFrom, type PullSource, replicator, type ReplicatorMessage, sliceLimit } from './replicator.js';
 import type { AgentAddress, AgentHandle } from './swarm.js';
 import { SwarmDeployment } from './swarm-deployment.js';
 import { consensus } from './vote.js';
@@ -50,8 +50,12 @@ export interface ClusterMeshStatus {
 /** What other nodes ask this node's directory. */
 export type DirectoryMessage =
   | AgentsQuery
-  /** A peer's agent committed patterns at `at` (the peer's wall clock): pull from it now. */
-  | { readonly type: 'committed'; readonly origin: string; readonly at: number };
+  /**
+   * A peer's agent committed patterns at `at` (the peer's wall clock): pull
+   * from it now. `offered` carries the changes themselves when they fit in
+   * one slice, so a node in step with the origin takes them without asking.
+   */
+  | { readonly type: 'committed'; readonly origin: string; readonly at: number; readonly offered?: OfferedChanges };
 
 /** What an operator (the CLI, a test harness, another service) may ask of a node's mesh. */
 export type ClusterControlMessage =
@@ -90,6 +94,10 @@ export class ClusterMeshDeployment extends SwarmDeployment<'mesh'> {
   private readonly locals: LocalNode[];
   private readonly directories: MemberDirectories;
   private readonly notices = new Map<string, number>();
+  /** Per origin, the changes it offered last and no pull has used yet. */
+  private readonly offers = new Map<string, OfferedChanges>();
+  /** Per local agent, its journal position its last commit notice covered: where the next offer starts. */
+  private readonly announced = new Map<string, number>();
   private readonly tally: MeshTally;
   private readonly timeout: number;
   private readonly quorum: number;
@@ -140,6 +148,7 @@ export class ClusterMeshDeployment extends SwarmDeployment<'mesh'> {
     const mesh = new ClusterMeshDeployment(config, options, parts, node);
     // A node back from a restart trains on from the episode after its last, not on episodes it has learnt.
     mesh.episodesRun = (await readProgress(mesh.progress, 10_000)).episodes;
+    await mesh.learnPositions();
     mesh.begin(options.antiEntropyMs ?? 2_000);
     return mesh;
   }
@@ -166,12 +175,15 @@ export class ClusterMeshDeployment extends SwarmDeployment<'mesh'> {
 
   protected async round(episode: number): Promise<void> {
     const committed: string[] = [];
+    const offered = new Map<string, OfferedChanges>();
     await Promise.all(
       this.swarm.live().map(async (agent) => {
         const reply = await this.swarm.train(agent, this.feed.episode(agent.id, episode), episode);
         const patterns = reply?.ok === true ? reply.result.created + reply.result.updated : 0;
         if (patterns === 0) return;
         committed.push(agent.id);
+        const offer = await this.offerOf(agent);
+        if (offer !== undefined) offered.set(agent.id, offer);
         this.events.publish({ type: 'commit', agent: agent.id, patterns, at: this.runtime.clock.now() });
       }),
     );
@@ -179,10 +191,39 @@ export class ClusterMeshDeployment extends SwarmDeployment<'mesh'> {
     const at = Date.now();
     for (const member of this.node.up()) {
       const directory = this.node.ref<DirectoryMessage>(member, DIRECTORY_PATH);
-      for (const origin of committed) dispatch(directory, { type: 'committed', origin, at });
+      for (const origin of committed) {
+        const offer = offered.get(origin);
+        dispatch(directory, { type: 'committed', origin, at, ...(offer === undefined ? {} : { offered: offer }) });
+      }
     }
     // This node's own agents learn from each other here; other nodes' commits come with their notices.
+    for (const [origin, offer] of offered) this.offers.set(origin, offer);
     if (committed.length > 0) await this.pullAll(committed);
+  }
+
+  /**
+   * What `agent` originated since its last notice, to send with this one;
+   * undefined when it does not fit one slice (peers then pull it in slices)
+   * or the agent did not answer.
+   */
+  private async offerOf(agent: AgentHandle): Promise<OfferedChanges | undefined> {
+    const from = this.announced.get(agent.id);
+    if (from === undefined) return undefined;
+    const limit = sliceLimit(this.swarm.bundleSpace);
+    const reply = await this.swarm.request(agent, (replyTo: ActorRef<ChangesReply>) => ({ type: 'changes', since: from, limit, replyTo }));
+    if (reply?.ok !== true) return undefined;
+    this.announced.set(agent.id, reply.seq);
+    return reply.more ? undefined : { from, seq: reply.seq, bundle: reply.bundle };
+  }
+
+  /** Where each local agent's journal is now: nothing is newer than the safe-integer limit, so the reply's seq is its position. */
+  private async learnPositions(): Promise<void> {
+    await Promise.all(
+      this.locals.map(async ({ agent }) => {
+        const reply = await this.swarm.request(agent, (replyTo: ActorRef<ChangesReply>) => ({ type: 'changes', since: Number.MAX_SAFE_INTEGER, replyTo }));
+        if (reply?.ok === true) this.announced.set(agent.id, reply.seq);
+      }),
+    );
   }
 
   /** Runs episodes as every deployment does, one run at a time: a control message's run waits for the command line's. */
@@ -305,9 +346,10 @@ export class ClusterMeshDeployment extends SwarmDeployment<'mesh'> {
     const live = this.locals.filter((local) => this.swarm.isLive(local.agent.id));
     const everyone: AgentAddress[] = [...live.map(({ agent }) => agent), ...this.reachableRemote()].filter((a) => wanted === 'all' || wanted.has(a.id));
     const notices = new Map(this.notices);
+    const offers = new Map(this.offers);
     const pulls = await Promise.all(
       live.map(async (local) => {
-        const sources = everyone.filter((a) => a.id !== local.agent.id).map((a) => ({ id: a.id, ref: a.ref }));
+        const sources: PullSource[] = everyone.filter((a) => a.id !== local.agent.id).map((a) => ({ id: a.id, ref: a.ref, ...withOffer(offers.get(a.id)) }));
         if (sources.length === 0) return { local, reports: [] };
         this.swarm.count(1);
         const reports = await ask(local.replicator, (replyTo: ActorRef<readonly PulledFrom[]>) => ({ type: 'pull', sources, replyTo }), this.timeout).catch(() => undefined);
@@ -315,6 +357,8 @@ export class ClusterMeshDeployment extends SwarmDeployment<'mesh'> {
       }),
     );
     const landed = Date.now();
+    // An offer is used once: a later pull from its origin asks, or takes a newer offer.
+    for (const [origin, offer] of offers) if (this.offers.get(origin) === offer) this.offers.delete(origin);
     this.tally.recordPulls(pulls.map(({ local, reports }) => ({ to: local.agent.id, reports })));
     // A notice is answered once every local agent reached its origin.
     for (const [origin, at] of notices) {
@@ -331,6 +375,8 @@ export class ClusterMeshDeployment extends SwarmDeployment<'mesh'> {
       return;
     }
     if (!this.notices.has(message.origin)) this.notices.set(message.origin, message.at);
+    // A malformed offer (from a faulty peer) is ignored: the pull then asks the origin itself.
+    if (isOffer(message.offered)) this.offers.set(message.origin, message.offered);
     void this.pullAll([message.origin]);
   }
 
@@ -359,4 +405,19 @@ export class ClusterMeshDeployment extends SwarmDeployment<'mesh'> {
         return;
     }
   }
+}
+
+function withOffer(offered: OfferedChanges | undefined): { offered?: OfferedChanges } {
+  return offered === undefined ? {} : { offered };
+}
+
+function isOffer(value: OfferedChanges | undefined): value is OfferedChanges {
+  return (
+    value !== undefined &&
+    Number.isSafeInteger(value.from) &&
+    Number.isSafeInteger(value.seq) &&
+    value.from >= 0 &&
+    value.from <= value.seq &&
+    value.bundle instanceof Uint8Array
+  );
 }

@@ -26,8 +26,24 @@ export interface PulledFrom {
   readonly reached: boolean;
 }
 
+/**
+ * Changes an origin sent along with its commit notice: what it originated
+ * in (from, seq] of its journal. A replicator whose mark for the origin lies
+ * in [from, seq] takes them instead of asking; any other fetches as usual.
+ */
+export interface OfferedChanges {
+  readonly from: number;
+  readonly seq: number;
+  readonly bundle: Uint8Array;
+}
+
+/** A peer to pull from, with the changes it offered, if any. */
+export interface PullSource extends AgentAddress {
+  readonly offered?: OfferedChanges;
+}
+
 export type ReplicatorMessage =
-  | { readonly type: 'pull'; readonly sources: readonly AgentAddress[]; readonly replyTo: ActorRef<readonly PulledFrom[]> }
+  | { readonly type: 'pull'; readonly sources: readonly PullSource[]; readonly replyTo: ActorRef<readonly PulledFrom[]> }
   /** Persisted: the high-water mark for `origin` moved to `seq`. */
   | { readonly type: 'advanced'; readonly origin: string; readonly seq: number };
 
@@ -84,7 +100,14 @@ export function replicator(own: AgentAddress, space: ReplicaSpace, request: Agen
     receive: async (state, message, ctx) => {
       if (message.type === 'advanced') return { highWater: { ...state.highWater, [message.origin]: message.seq } };
       const now = () => ctx.clock.now();
-      const fetched = await Promise.all(message.sources.map((source) => fetchChanges(source, state.highWater[source.id] ?? 0, space, request, limit)));
+      const fetched = await Promise.all(
+        message.sources.map((source) => {
+          const mark = state.highWater[source.id] ?? 0;
+          const { offered } = source;
+          if (offered === undefined || offered.from > mark) return fetchChanges(source, mark, space, request, limit);
+          return mark >= offered.seq ? Promise.resolve<Fetched>({ kind: 'valid', origin: source.id, seq: mark, patterns: [], bytes: 0 }) : taken(source.id, offered, space);
+        }),
+      );
       const patterns = fetched.flatMap((f) => (f.kind === 'valid' ? f.patterns : []));
       const bundle = patterns.length === 0 ? undefined : encodeBundle(patterns, space);
       const imported =
@@ -120,6 +143,17 @@ export type Fetched =
   | { readonly kind: 'missed'; readonly origin: string }
   | { readonly kind: 'valid'; readonly origin: string; readonly seq: number; readonly patterns: readonly Pattern[]; readonly bytes: number }
   | { readonly kind: 'refused'; readonly origin: string; readonly seq: number; readonly count: number; readonly bytes: number };
+
+/** Offered changes as if fetched: a bundle that fails validation is refused whole, as a fetched one is. */
+function taken(origin: string, offered: OfferedChanges, space: ReplicaSpace): Fetched {
+  const bytes = offered.bundle.byteLength;
+  try {
+    return { kind: 'valid', origin, seq: offered.seq, patterns: decodeBundle(offered.bundle, space).patterns, bytes };
+  } catch (error) {
+    if (error instanceof BundleError) return { kind: 'refused', origin, seq: offered.seq, count: 0, bytes };
+    throw error;
+  }
+}
 
 /** What `source` originated or changed since `since`, asked for in slices of `limit` patterns and gathered. */
 export async function fetchChanges(source: AgentAddress, since: number, space: ReplicaSpace, request: AgentRequester, limit: number): Promise<Fetched> {

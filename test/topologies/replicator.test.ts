@@ -3,14 +3,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { agent } from '../../src/agents/agent.js';
-import type { AgentMessage, EpisodeReply } from '../../src/agents/messages.js';
+import type { AgentMessage, ChangesReply, EpisodeReply } from '../../src/agents/messages.js';
 import { episodeStarts } from '../../src/learning/episode.js';
 import { easySeries } from '../agents/support.js';
 import { ask, createInMemoryPersistence, createRuntime, dispatch, stateless, type ActorRef, type Runtime } from '../../src/index.js';
 import { featureSpace } from '../../src/learning/features.js';
 import { openPatternMemory, type PatternMemory } from '../../src/memory/store.js';
 import { DeploymentEvents } from '../../src/topologies/events.js';
-import { replicator, type PulledFrom, type ReplicatorMessage } from '../../src/topologies/replicator.js';
+import { replicator, type PulledFrom, type PullSource, type ReplicatorMessage } from '../../src/topologies/replicator.js';
 import { Swarm } from '../../src/topologies/swarm.js';
 import { awaitEvent } from '../../src/testkit/index.js';
 
@@ -47,7 +47,7 @@ function fakePeer(runtime: Runtime, bundle: Uint8Array, count: number, seq: numb
   );
 }
 
-const pull = (ref: ActorRef<ReplicatorMessage>, sources: { id: string; ref: ActorRef<AgentMessage> }[]) =>
+const pull = (ref: ActorRef<ReplicatorMessage>, sources: readonly PullSource[]) =>
   ask(ref, (replyTo: ActorRef<readonly PulledFrom[]>) => ({ type: 'pull', sources, replyTo }), 5_000);
 
 describe('replicator', () => {
@@ -92,6 +92,53 @@ describe('replicator', () => {
     expect(memory.count()).toBe(total);
     expect(asked.length).toBeGreaterThanOrEqual(Math.ceil(total / 4));
     expect(asked.every((limit) => limit === 4)).toBe(true);
+  });
+
+  it('takes changes offered with a commit notice without asking when in step, and asks when they start past its mark', async () => {
+    const { runtime, swarm, memory, own } = await setup();
+    const sourceMemory = await openPatternMemory({ path: fs.mkdtempSync(path.join(os.tmpdir(), 'swarmbank-replicator-offer-')), dimensions: space.dimensions, featureSpaceId: space.id });
+    cleanups.push(async () => {
+      await sourceMemory.close();
+      fs.rmSync(sourceMemory.path, { recursive: true, force: true });
+    });
+    const source = runtime.spawn(runtime.root, agent({ id: 'source', space, memory: sourceMemory }), { name: 'source' });
+    const series = easySeries(space, 22, 900);
+    await ask(source, (replyTo: ActorRef<EpisodeReply>) => ({ type: 'train', series, start: episodeStarts(series)[0]!, episode: 1, replyTo }), 10_000);
+    const changes = await ask(source, (replyTo: ActorRef<ChangesReply>) => ({ type: 'changes', since: 0, replyTo }), 5_000);
+    if (!changes.ok) throw new Error(changes.error.message);
+    const asked: number[] = [];
+    const counting = runtime.spawn(
+      runtime.root,
+      stateless<AgentMessage>((message) => {
+        if (message.type === 'changes') asked.push(message.since);
+        dispatch(source, message);
+      }),
+      { name: 'counting' },
+    );
+    const sync = runtime.spawn(runtime.root, replicator({ id: 'own', ref: own }, { featureSpaceId: space.id, dimensions: space.dimensions }, swarm.requester), { name: 'sync' });
+    const offer = (from: number, bundle = changes.bundle) => [{ id: 'source', ref: counting, offered: { from, seq: changes.seq, bundle } }];
+
+    // Offered from past its mark (0): it asks from its mark instead.
+    await pull(sync, offer(1));
+    expect(asked).toEqual([0]);
+    expect(memory.count()).toBe(sourceMemory.count());
+    // In step (and past what it offers): nothing asked, nothing imported again.
+    const seq = memory.lastSeq();
+    expect(await pull(sync, offer(0))).toMatchObject([{ origin: 'source', patterns: 0, reached: true }]);
+    expect(asked).toEqual([0]);
+    expect(memory.lastSeq()).toBe(seq);
+
+    const fresh = await setup();
+    const taker = fresh.runtime.spawn(fresh.runtime.root, replicator({ id: 'own', ref: fresh.own }, { featureSpaceId: space.id, dimensions: space.dimensions }, fresh.swarm.requester), { name: 'sync' });
+    const silent = fresh.runtime.spawn(fresh.runtime.root, stateless<AgentMessage>(() => undefined), { name: 'silent' });
+    // A corrupt offer is refused whole and moved past, as a fetched bundle would be.
+    const [refused] = await pull(taker, [{ id: 'source', ref: silent, offered: { from: 0, seq: 2, bundle: new Uint8Array([0xc1]) } }]);
+    expect(refused).toMatchObject({ patterns: 0, reached: true });
+    expect(fresh.memory.count()).toBe(0);
+    // A good one lands without a question to the (silent) origin.
+    const [report] = await pull(taker, [{ id: 'source', ref: silent, offered: { from: 2, seq: changes.seq, bundle: changes.bundle } }]);
+    expect(report).toMatchObject({ origin: 'source', patterns: changes.count, reached: true });
+    expect(fresh.memory.count()).toBe(changes.count);
   });
 
   it('keeps its high-water marks through a crash, so it does not pull everything again', async () => {
