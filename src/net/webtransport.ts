@@ -213,7 +213,8 @@ export function webTransport(options: WebTransportOptions = {}): Transport {
         wt = new lib.WebTransport(url, {
           ...(http3 ? {} : { forceReliable: true }),
           ...(hashes.length > 0
-            ? { serverCertificateHashes: hashes.map((value) => ({ algorithm: 'sha-256', value })) }
+            ? // The library reads a view's whole underlying buffer, ignoring its offset: pass each hash in a buffer of its own.
+              { serverCertificateHashes: hashes.map((value) => ({ algorithm: 'sha-256', value: Uint8Array.from(value) })) }
             : {}),
         });
       } catch (cause) {

@@ -45,14 +45,22 @@ export interface ClusterMeshStatus {
   readonly quorum: number;
   readonly patternsReplicated: number;
   readonly syncLatencyP99Ms: number;
+  /** The last commits of other nodes' agents that reached every local agent: when committed and when landed, on the wall clock in ms. */
+  readonly recentSyncs: readonly SyncArrival[];
+}
+
+export interface SyncArrival {
+  readonly origin: string;
+  readonly committedAt: number;
+  readonly landedAt: number;
 }
 
 /** What other nodes ask this node's directory. */
 export type DirectoryMessage =
   | AgentsQuery
   /**
-   * A peer's agent committed patterns at `at` (the peer's wall clock): pull
-   * from it now. `offered` carries the changes themselves when they fit in
+   * A peer's agent committed patterns at `at` (the peer's wall clock, in ms
+   * with a fraction): pull from it now. `offered` carries the changes themselves when they fit in
    * one slice, so a node in step with the origin takes them without asking.
    */
   | { readonly type: 'committed'; readonly origin: string; readonly at: number; readonly offered?: OfferedChanges };
@@ -61,6 +69,8 @@ export type DirectoryMessage =
 export type ClusterControlMessage =
   | { readonly type: 'status'; readonly replyTo: ActorRef<ClusterMeshStatus> }
   | { readonly type: 'train'; readonly episodes: number; readonly replyTo: ActorRef<ClusterMeshStatus> }
+  /** One training round, announced, with no evaluation (`trainRound`); replies with the episode it was. */
+  | { readonly type: 'round'; readonly replyTo: ActorRef<number> }
   | { readonly type: 'sync'; readonly replyTo: ActorRef<number> }
   | { readonly type: 'decide'; readonly features: Float32Array; readonly replyTo: ActorRef<ClusterDecision> }
   | { readonly type: 'partition'; readonly nodes: readonly string[]; readonly replyTo: ActorRef<true> }
@@ -68,6 +78,13 @@ export type ClusterControlMessage =
 
 export const DIRECTORY_PATH = '/mesh/directory';
 export const CONTROL_PATH = '/mesh/control';
+/** How many arrivals `status` reports. */
+const RECENT_SYNCS = 1_024;
+
+/** The wall clock with a fraction of a millisecond, comparable across the processes of one machine. */
+function wallClock(): number {
+  return performance.timeOrigin + performance.now();
+}
 
 interface LocalNode {
   readonly agent: AgentHandle;
@@ -94,6 +111,7 @@ export class ClusterMeshDeployment extends SwarmDeployment<'mesh'> {
   private readonly locals: LocalNode[];
   private readonly directories: MemberDirectories;
   private readonly notices = new Map<string, number>();
+  private readonly arrivals: SyncArrival[] = [];
   /** Per origin, the changes it offered last and no pull has used yet. */
   private readonly offers = new Map<string, OfferedChanges>();
   /** Per local agent, its journal position its last commit notice covered: where the next offer starts. */
@@ -175,6 +193,7 @@ export class ClusterMeshDeployment extends SwarmDeployment<'mesh'> {
 
   protected async round(episode: number): Promise<void> {
     const committed: string[] = [];
+    const committedAt = new Map<string, number>();
     const offered = new Map<string, OfferedChanges>();
     await Promise.all(
       this.swarm.live().map(async (agent) => {
@@ -182,18 +201,18 @@ export class ClusterMeshDeployment extends SwarmDeployment<'mesh'> {
         const patterns = reply?.ok === true ? reply.result.created + reply.result.updated : 0;
         if (patterns === 0) return;
         committed.push(agent.id);
+        committedAt.set(agent.id, wallClock());
         const offer = await this.offerOf(agent);
         if (offer !== undefined) offered.set(agent.id, offer);
         this.events.publish({ type: 'commit', agent: agent.id, patterns, at: this.runtime.clock.now() });
       }),
     );
     dispatch(this.progress, { type: 'trained', episode });
-    const at = Date.now();
     for (const member of this.node.up()) {
       const directory = this.node.ref<DirectoryMessage>(member, DIRECTORY_PATH);
       for (const origin of committed) {
         const offer = offered.get(origin);
-        dispatch(directory, { type: 'committed', origin, at, ...(offer === undefined ? {} : { offered: offer }) });
+        dispatch(directory, { type: 'committed', origin, at: committedAt.get(origin)!, ...(offer === undefined ? {} : { offered: offer }) });
       }
     }
     // This node's own agents learn from each other here; other nodes' commits come with their notices.
@@ -297,6 +316,7 @@ export class ClusterMeshDeployment extends SwarmDeployment<'mesh'> {
       quorum: this.quorum,
       patternsReplicated: this.tally.replicated,
       syncLatencyP99Ms: summarize(this.tally.latencies).p99Ms,
+      recentSyncs: [...this.arrivals],
     };
   }
 
@@ -356,7 +376,7 @@ export class ClusterMeshDeployment extends SwarmDeployment<'mesh'> {
         return { local, reports: reports ?? [] };
       }),
     );
-    const landed = Date.now();
+    const landed = wallClock();
     // An offer is used once: a later pull from its origin asks, or takes a newer offer.
     for (const [origin, offer] of offers) if (this.offers.get(origin) === offer) this.offers.delete(origin);
     this.tally.recordPulls(pulls.map(({ local, reports }) => ({ to: local.agent.id, reports })));
@@ -364,6 +384,8 @@ export class ClusterMeshDeployment extends SwarmDeployment<'mesh'> {
     for (const [origin, at] of notices) {
       if (pulls.length > 0 && pulls.every(({ reports }) => reports.some((r) => r.origin === origin && r.reached))) {
         this.tally.latencies.push(landed - at);
+        this.arrivals.push({ origin, committedAt: at, landedAt: landed });
+        if (this.arrivals.length > RECENT_SYNCS) this.arrivals.splice(0, this.arrivals.length - RECENT_SYNCS);
         if (this.notices.get(origin) === at) this.notices.delete(origin);
       }
     }
@@ -391,6 +413,10 @@ export class ClusterMeshDeployment extends SwarmDeployment<'mesh'> {
         return;
       case 'sync':
         dispatch(message.replyTo, await this.sync());
+        return;
+      case 'round':
+        await this.trainRound();
+        dispatch(message.replyTo, this.episodesRun);
         return;
       case 'decide':
         dispatch(message.replyTo, await this.decide(message.features));

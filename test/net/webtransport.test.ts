@@ -162,6 +162,15 @@ describe('webtransport', () => {
     expect(outcome).toBe('closed');
   });
 
+  it('pins a hash given as a view into a larger buffer (as one decoded from a message arrives)', async () => {
+    const { url } = await echoServer();
+    const carrier = new Uint8Array(96);
+    carrier.set(certificate.hash, 40);
+    const session = await connect(url, carrier.subarray(40, 72));
+    const channel = await session.openChannel();
+    expect(await roundTrip(channel, [{ pinned: true }])).toEqual([{ pinned: true }]);
+  });
+
   it('refuses a client that pins the wrong certificate hash', async () => {
     const { url } = await echoServer();
     const other = await generateCertificate();
