@@ -69,8 +69,6 @@ export type DirectoryMessage =
 export type ClusterControlMessage =
   | { readonly type: 'status'; readonly replyTo: ActorRef<ClusterMeshStatus> }
   | { readonly type: 'train'; readonly episodes: number; readonly replyTo: ActorRef<ClusterMeshStatus> }
-  /** One training round, announced, with no evaluation (`trainRound`); replies with the episode it was. */
-  | { readonly type: 'round'; readonly replyTo: ActorRef<number> }
   | { readonly type: 'sync'; readonly replyTo: ActorRef<number> }
   | { readonly type: 'decide'; readonly features: Float32Array; readonly replyTo: ActorRef<ClusterDecision> }
   | { readonly type: 'partition'; readonly nodes: readonly string[]; readonly replyTo: ActorRef<true> }
@@ -413,10 +411,6 @@ export class ClusterMeshDeployment extends SwarmDeployment<'mesh'> {
         return;
       case 'sync':
         dispatch(message.replyTo, await this.sync());
-        return;
-      case 'round':
-        await this.trainRound();
-        dispatch(message.replyTo, this.episodesRun);
         return;
       case 'decide':
         dispatch(message.replyTo, await this.decide(message.features));
