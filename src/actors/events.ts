@@ -73,6 +73,8 @@ export type PeerRefusal =
   | 'duplicate-node'
   /** A frame over the size limit, or one that does not decode to a protocol message. */
   | 'bad-frame'
+  /** The peer's frame size limit is not ours: a frame one side may send, the other would refuse. */
+  | 'frame-limit'
   /** More messages per second than the per-peer limit allows. */
   | 'rate-limit'
   /** More asks awaiting our replies than the per-peer limit allows. */

@@ -66,6 +66,13 @@ export interface HandshakeOptions {
   readonly own: NodeIdentity;
   readonly secret: Uint8Array;
   readonly timeoutMs: number;
+  /** The largest frame this node takes; a peer must take the same, or frames one side sends the other refuses. */
+  readonly maxFrameBytes: number;
+}
+
+/** Refuses a proven peer whose frame limit is not ours, naming both. */
+function checkFrameLimit(peer: string, theirs: number, ours: number): void {
+  if (theirs !== ours) throw new HandshakeError('frame-limit', `node ${peer} takes frames up to ${theirs} bytes, this node ${ours}: set the same maxFrameBytes on every node`);
 }
 
 /** The dialler's side. Resolves with the listener's identity once both have proved the secret. */
@@ -73,11 +80,12 @@ export async function dialHandshake(channel: FrameChannel, frames: AsyncIterator
   const { own, secret } = options;
   const deadline = Date.now() + options.timeoutMs;
   const nonce = randomBytes(NONCE_BYTES);
-  await channel.send({ t: 'hello', v: PROTOCOL_VERSION, node: own.node, incarnation: own.incarnation, nonce } satisfies WireMessage);
+  await channel.send({ t: 'hello', v: PROTOCOL_VERSION, node: own.node, incarnation: own.incarnation, frame: options.maxFrameBytes, nonce } satisfies WireMessage);
   const challenge = await expect(frames, 'challenge', deadline);
   if (!proves(proof(secret, 'listener', nonce, challenge.node, own.node), challenge.proof)) {
     throw new HandshakeError('listener-unproven', `node ${challenge.node} did not prove the cluster secret`);
   }
+  checkFrameLimit(challenge.node, challenge.frame, options.maxFrameBytes);
   await channel.send({ t: 'auth', proof: proof(secret, 'dialler', challenge.nonce, own.node, challenge.node) } satisfies WireMessage);
   await expect(frames, 'welcome', deadline);
   return { node: challenge.node, incarnation: challenge.incarnation };
@@ -102,6 +110,7 @@ export async function acceptHandshake(
     t: 'challenge',
     node: own.node,
     incarnation: own.incarnation,
+    frame: options.maxFrameBytes,
     nonce,
     proof: proof(secret, 'listener', hello.nonce, own.node, hello.node),
   } satisfies WireMessage);
@@ -118,6 +127,7 @@ export async function acceptHandshake(
   if (!proves(proof(secret, 'dialler', nonce, hello.node, own.node), auth.proof)) {
     throw new HandshakeError('bad-token', `node ${hello.node} did not prove the cluster secret`);
   }
+  checkFrameLimit(hello.node, hello.frame, options.maxFrameBytes);
   const peer = { node: hello.node, incarnation: hello.incarnation };
   const refusal = options.admit?.(peer);
   if (refusal !== undefined) throw new HandshakeError(refusal, `node ${peer.node} refused: ${refusal}`);

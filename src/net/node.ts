@@ -139,6 +139,7 @@ export class Node {
     'bad-token': 0,
     'duplicate-node': 0,
     'bad-frame': 0,
+    'frame-limit': 0,
     'rate-limit': 0,
     'too-many-asks': 0,
   };
@@ -374,6 +375,7 @@ export class Node {
       const peer = await acceptHandshake(channel, frames, {
         own: this.identity,
         secret: this.options.secret,
+        maxFrameBytes: this.options.limits.maxFrameBytes,
         timeoutMs: Math.max(1, deadline - Date.now()),
         admit: (candidate) => this.admissible(candidate),
       });
@@ -450,12 +452,23 @@ export class Node {
       this.pendingSessions.add(session);
       const channel = await session.openChannel();
       const frames = channel.messages();
-      const peer = await dialHandshake(channel, frames, { own: this.identity, secret: this.options.secret, timeoutMs: this.options.handshakeTimeoutMs });
+      const peer = await dialHandshake(channel, frames, {
+        own: this.identity,
+        secret: this.options.secret,
+        maxFrameBytes: this.options.limits.maxFrameBytes,
+        timeoutMs: this.options.handshakeTimeoutMs,
+      });
       this.nodeAt.set(key, peer.node);
       if (this.stopping !== undefined) throw new HandshakeError('closed', 'node stopped');
       return this.attach({ session, channel, frames, peer, dialledBy: this.id });
     } catch (error) {
       this.dialFailures++;
+      if (error instanceof HandshakeError && error.reason === 'frame-limit') {
+        // A misconfiguration that retrying will not cure: say it where it shows.
+        this.refusedCounts['frame-limit']++;
+        this.runtime.publish({ type: 'peer-refused', address: url, reason: 'frame-limit', at: Date.now() });
+        this.options.logger?.warn({ url, error: error.message }, 'peer refused');
+      }
       this.options.logger?.debug({ url, error: error instanceof Error ? error.message : String(error) }, 'dial failed');
       session?.close({ code: 0, reason: 'dial failed' });
       return undefined;
@@ -524,7 +537,7 @@ export function startNode(options: NodeOptions): Promise<Node> {
 }
 
 function isRefusal(reason: string): reason is PeerRefusal {
-  return ['handshake-timeout', 'bad-token', 'duplicate-node', 'bad-frame', 'rate-limit', 'too-many-asks'].includes(reason);
+  return ['handshake-timeout', 'bad-token', 'duplicate-node', 'bad-frame', 'frame-limit', 'rate-limit', 'too-many-asks'].includes(reason);
 }
 
 async function firstChannel(session: TransportSession, timeoutMs: number): Promise<FrameChannel> {

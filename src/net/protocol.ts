@@ -8,10 +8,10 @@ import { FrameError } from './errors.js';
  * is a `FrameError` and closes that session.
  */
 export type WireMessage =
-  /** Dialler → listener: who I am, and a nonce for the listener to sign. */
-  | { readonly t: 'hello'; readonly v: number; readonly node: string; readonly incarnation: string; readonly nonce: Uint8Array }
-  /** Listener → dialler: who I am, my proof over your nonce, and my nonce for you to sign. */
-  | { readonly t: 'challenge'; readonly node: string; readonly incarnation: string; readonly nonce: Uint8Array; readonly proof: Uint8Array }
+  /** Dialler → listener: who I am, the largest frame I take, and a nonce for the listener to sign. */
+  | { readonly t: 'hello'; readonly v: number; readonly node: string; readonly incarnation: string; readonly frame: number; readonly nonce: Uint8Array }
+  /** Listener → dialler: who I am, the largest frame I take, my proof over your nonce, and my nonce for you to sign. */
+  | { readonly t: 'challenge'; readonly node: string; readonly incarnation: string; readonly frame: number; readonly nonce: Uint8Array; readonly proof: Uint8Array }
   /** Dialler → listener: my proof over your nonce. */
   | { readonly t: 'auth'; readonly proof: Uint8Array }
   | { readonly t: 'welcome' }
@@ -39,7 +39,7 @@ export type WireMessage =
   /** The sender is leaving the cluster on purpose. */
   | { readonly t: 'bye' };
 
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 /** Most certificate hashes in one `pins` frame. */
 export const MAX_PINS = 8;
 /** Most deliveries in one `deliveries` frame. */
@@ -77,9 +77,16 @@ export function parseWire(value: unknown): WireMessage {
     case 'pong':
       return { t: m['t'], at: finite(m, 'at') };
     case 'hello':
-      return { t: 'hello', v: sequence(m, 'v'), node: nodeId(m, 'node'), incarnation: text(m, 'incarnation'), nonce: bytes(m, 'nonce', NONCE_BYTES) };
+      return { t: 'hello', v: sequence(m, 'v'), node: nodeId(m, 'node'), incarnation: text(m, 'incarnation'), frame: sequence(m, 'frame'), nonce: bytes(m, 'nonce', NONCE_BYTES) };
     case 'challenge':
-      return { t: 'challenge', node: nodeId(m, 'node'), incarnation: text(m, 'incarnation'), nonce: bytes(m, 'nonce', NONCE_BYTES), proof: bytes(m, 'proof', 32) };
+      return {
+        t: 'challenge',
+        node: nodeId(m, 'node'),
+        incarnation: text(m, 'incarnation'),
+        frame: sequence(m, 'frame'),
+        nonce: bytes(m, 'nonce', NONCE_BYTES),
+        proof: bytes(m, 'proof', 32),
+      };
     case 'auth':
       return { t: 'auth', proof: bytes(m, 'proof', 32) };
     case 'pins': {

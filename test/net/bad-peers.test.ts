@@ -81,7 +81,7 @@ async function authenticated(url: string, id = 'mallory', options: { maxFrameByt
   const client = await raw(url, options);
   const channel = await client.session.openChannel();
   const frames = channel.messages();
-  await dialHandshake(channel, frames, { own: { node: id, incarnation: 'i1' }, secret: new TextEncoder().encode(SECRET), timeoutMs: 2_000 });
+  await dialHandshake(channel, frames, { own: { node: id, incarnation: 'i1' }, secret: new TextEncoder().encode(SECRET), maxFrameBytes: LIMITS.maxFrameBytes, timeoutMs: 2_000 });
   // Read (and drop) what b sends, so its heartbeats never back up.
   void (async () => {
     try {
@@ -132,7 +132,7 @@ describe('bad peers', () => {
     const client = await raw(env.url);
     const channel = await client.session.openChannel();
     const frames = channel.messages();
-    await channel.send({ t: 'hello', v: PROTOCOL_VERSION, node: 'forger', incarnation: 'f1', nonce: randomBytes(NONCE_BYTES) });
+    await channel.send({ t: 'hello', v: PROTOCOL_VERSION, node: 'forger', incarnation: 'f1', frame: LIMITS.maxFrameBytes, nonce: randomBytes(NONCE_BYTES) });
     const challenge = (await frames.next()).value as { t: string };
     expect(challenge.t).toBe('challenge');
     await channel.send({ t: 'auth', proof: randomBytes(32) });
@@ -174,7 +174,7 @@ describe('bad peers', () => {
   it('refuses frames that decode but are no protocol message, before and after the handshake', async () => {
     const env = await served();
     const before = await raw(env.url);
-    await (await before.session.openChannel()).send({ t: 'hello', v: PROTOCOL_VERSION, node: 'x', incarnation: 'i', nonce: 'not bytes' });
+    await (await before.session.openChannel()).send({ t: 'hello', v: PROTOCOL_VERSION, node: 'x', incarnation: 'i', frame: LIMITS.maxFrameBytes, nonce: 'not bytes' });
     expect(await refused(env, 'bad-frame')).toBe(1);
     await until('the first session closed', before.closed);
 
@@ -237,7 +237,7 @@ describe('bad peers', () => {
     const b = await node('b', { limits: { ...LIMITS, maxPendingAsks: 2, askTtlMs: 300 } });
     const seen: string[] = [];
     b.runtime.spawn(b.runtime.root, stateless<EchoMsg>((m) => void seen.push(m.text)), { name: 'never' });
-    const c = await node('c', { peers: [`127.0.0.1:${b.address!.port}`] });
+    const c = await node('c', { peers: [`127.0.0.1:${b.address!.port}`], limits: { maxFrameBytes: LIMITS.maxFrameBytes } });
     await c.whenUp('b');
     const never = c.ref<EchoMsg>('b', '/never');
     const asks = ['1', '2', '3'].map((text) => ask(never, (replyTo) => ({ text, replyTo }), 200).catch(() => undefined));

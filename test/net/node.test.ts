@@ -147,7 +147,7 @@ describe('remote refs', () => {
   });
 
   it('delivers a burst in the order it was sent, batched or not, with a message too large for a frame in the middle', async () => {
-    const { a, b } = await pair({ a: { limits: { maxFrameBytes: 64 * 1024 } } });
+    const { a, b } = await pair({ a: { limits: { maxFrameBytes: 64 * 1024 } }, b: { limits: { maxFrameBytes: 64 * 1024 } } });
     const sink = spawnSink<{ readonly n: number; readonly v?: Float32Array }>(b.runtime, 'sink');
     const ref = a.ref<{ readonly n: number; readonly v?: Float32Array }>('b', '/sink');
     for (let n = 0; n < 2_000; n++) dispatch(ref, n === 700 ? { n, v: new Float32Array(100_000) } : { n });
@@ -157,7 +157,7 @@ describe('remote refs', () => {
   });
 
   it('turns a message too large for a frame into a local dead letter and keeps the session', async () => {
-    const { a, b } = await pair({ a: { limits: { maxFrameBytes: 64 * 1024 } } });
+    const { a, b } = await pair({ a: { limits: { maxFrameBytes: 64 * 1024 } }, b: { limits: { maxFrameBytes: 64 * 1024 } } });
     spawnEcho(b.runtime);
     const sink = spawnSink<{ readonly v: Float32Array }>(b.runtime, 'sink');
     const aEvents = record(a.runtime);
@@ -186,6 +186,20 @@ describe('membership', () => {
     expect(b.up()).toEqual(['a']);
     expect(member(a, 'b')).toMatchObject({ status: 'up', incarnation: b.incarnation });
     expect(member(b, 'a')).toMatchObject({ status: 'up', incarnation: a.incarnation });
+  });
+
+  it('refuses, on both sides and by name, a peer whose frame limit differs, and never lets it up', async () => {
+    const rb = runtime('b');
+    const ra = runtime('a');
+    const bEvents = record(rb);
+    const aEvents = record(ra);
+    const b = await node('b', { runtime: rb, limits: { maxFrameBytes: 64 * 1024 } });
+    const a = await node('a', { runtime: ra, peers: [peerOf(b)] });
+    await until('a refused b', () => aEvents.some((e) => e.type === 'peer-refused' && e.reason === 'frame-limit'));
+    expect(a.up()).toEqual([]);
+    expect(b.up()).toEqual([]);
+    expect(a.counters().refused['frame-limit']).toBeGreaterThan(0);
+    expect(cluster(bEvents, 'a').filter((e) => e.type === 'member-up')).toEqual([]);
   });
 
   it('settles on one session when two nodes dial each other', async () => {
@@ -233,6 +247,7 @@ describe('membership', () => {
     await dialHandshake(channel, channel.messages(), {
       own: { node: 'mute', incarnation: 'm1' },
       secret: new TextEncoder().encode(SECRET),
+      maxFrameBytes: 1 << 20,
       timeoutMs: 2_000,
     });
     const upAt = Date.now();
