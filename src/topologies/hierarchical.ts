@@ -185,9 +185,11 @@ export class HierarchicalDeployment extends SwarmDeployment<'hierarchical'> {
     if (follower === undefined) return;
     if (!this.swarm.isLive(follower.id)) return this.outOfStep();
     const changed = held.filter((pattern) => this.shipped.get(pattern.id) !== pattern.version);
-    // What the leader merged away or evicted goes from the follower too, so that it mirrors the leader.
+    // What the leader merged away or evicted goes from the follower too, so that it mirrors the leader. Out of
+    // step (nothing shipped yet, or the follower was the leader before), that is whatever the follower holds beyond.
     const holds = new Set(held.map((pattern) => pattern.id));
-    const gone = [...this.shipped.keys()].filter((id) => !holds.has(id));
+    const before = this.shipped.size > 0 ? [...this.shipped.keys()] : ((await this.link.held(follower)) ?? []).map((pattern) => pattern.id);
+    const gone = before.filter((id) => !holds.has(id));
     if (changed.length > 0 || gone.length > 0) {
       const reply = await this.swarm.give(follower, changed, undefined, gone);
       if (reply?.ok !== true) return this.outOfStep();
