@@ -19,6 +19,15 @@ import { openPatternMemory } from '../src/memory/store.js';
  * from LMDB. SQLite and plain lmdb decode every get. "gets into/s" is
  * swarmbank's `getInto` on the same probes: the same copy, but into one
  * reused Float32Array instead of a fresh buffer per get.
+ *
+ * What the upsert figures mean: swarmbank and plain lmdb fsync every commit
+ * (lmdb's default), so a batch is on disk when its promise resolves.
+ * better-sqlite3 in WAL mode runs with synchronous=NORMAL, the default its
+ * build compiles in (SQLITE_DEFAULT_WAL_SYNCHRONOUS=1 in its
+ * deps/defines.gypi): a commit is not fsynced, and a power loss or OS crash
+ * may undo the latest commits, though never corrupt the file. The
+ * `better-sqlite3 full` row sets synchronous=FULL, which fsyncs the WAL on
+ * every commit, as swarmbank does; the run prints the setting each row had.
  */
 
 interface SqliteStatement {
@@ -27,7 +36,7 @@ interface SqliteStatement {
 }
 
 interface SqliteDatabase {
-  pragma(source: string): unknown;
+  pragma(source: string, options?: { readonly simple: boolean }): unknown;
   exec(source: string): unknown;
   prepare(source: string): SqliteStatement;
   transaction<A extends unknown[]>(fn: (...args: A) => void): (...args: A) => void;
@@ -67,8 +76,12 @@ interface Throughput {
   readonly bytesPerPattern: number;
 }
 
-type System = 'swarmbank' | 'better-sqlite3' | 'lmdb';
-const SYSTEMS: readonly System[] = ['swarmbank', 'better-sqlite3', 'lmdb'];
+type System = 'swarmbank' | 'better-sqlite3' | 'better-sqlite3 full' | 'lmdb';
+const SYSTEMS: readonly System[] = ['swarmbank', 'better-sqlite3', 'better-sqlite3 full', 'lmdb'];
+
+/** The `synchronous` setting each SQLite row ran with, as SQLite reported it after the writes. */
+const sqliteSynchronous = new Map<System, number>();
+const SYNCHRONOUS_NAMES = ['OFF', 'NORMAL', 'FULL', 'EXTRA'];
 
 export async function run(args: readonly string[] = []): Promise<void> {
   const quick = args.includes('--quick');
@@ -79,12 +92,12 @@ export async function run(args: readonly string[] = []): Promise<void> {
   console.log(
     `memory store: ${count} patterns, batches of ${BATCH}, ${reads} random gets, median of ${repetitions}, node ${process.version}, ${os.cpus().length} cores`,
   );
-  console.log('dims  system          upserts/s      gets/s  gets into/s  cold gets/s  bytes/pattern');
+  console.log('dims  system               upserts/s      gets/s  gets into/s  cold gets/s  bytes/pattern');
   const results: Record<string, Record<System, Throughput>> = {};
   for (const dimensions of [64, 384]) {
     const inputs = makeInputs(count, dimensions, SEED + dimensions);
     const probes = makeProbes(inputs, reads, SEED);
-    const runs: Record<System, Throughput[]> = { swarmbank: [], 'better-sqlite3': [], lmdb: [] };
+    const runs: Record<System, Throughput[]> = { swarmbank: [], 'better-sqlite3': [], 'better-sqlite3 full': [], lmdb: [] };
     for (let rep = 0; rep < repetitions; rep++) {
       // Rotating the order spreads page-cache and JIT warm-up effects over every system.
       for (let k = 0; k < SYSTEMS.length; k++) {
@@ -97,15 +110,17 @@ export async function run(args: readonly string[] = []): Promise<void> {
     for (const system of SYSTEMS) {
       const m = medians[system];
       console.log(
-        `${String(dimensions).padEnd(5)} ${system.padEnd(14)} ${rate(m.upserts).padStart(10)} ${rate(m.gets).padStart(11)} ${(m.getsInto === undefined ? '-' : rate(m.getsInto)).padStart(12)} ${(m.coldGets === undefined ? '-' : rate(m.coldGets)).padStart(12)}  ${m.bytesPerPattern.toFixed(0).padStart(13)}`,
+        `${String(dimensions).padEnd(5)} ${system.padEnd(19)} ${rate(m.upserts).padStart(10)} ${rate(m.gets).padStart(11)} ${(m.getsInto === undefined ? '-' : rate(m.getsInto)).padStart(12)} ${(m.coldGets === undefined ? '-' : rate(m.coldGets)).padStart(12)}  ${m.bytesPerPattern.toFixed(0).padStart(13)}`,
       );
     }
     const ours = medians.swarmbank;
     const sqlite = medians['better-sqlite3'];
     console.log(
-      `      swarmbank / sqlite: upserts ×${(ours.upserts / sqlite.upserts).toFixed(2)}, gets ×${(ours.gets / sqlite.gets).toFixed(2)}, gets into ×${((ours.getsInto ?? 0) / sqlite.gets).toFixed(2)}, cold gets ×${((ours.coldGets ?? 0) / sqlite.gets).toFixed(2)}`,
+      `      swarmbank / sqlite: upserts ×${(ours.upserts / sqlite.upserts).toFixed(2)}, gets ×${(ours.gets / sqlite.gets).toFixed(2)}, gets into ×${((ours.getsInto ?? 0) / sqlite.gets).toFixed(2)}, cold gets ×${((ours.coldGets ?? 0) / sqlite.gets).toFixed(2)}; upserts vs sqlite full ×${(ours.upserts / medians['better-sqlite3 full'].upserts).toFixed(2)}`,
     );
   }
+  const settings = [...sqliteSynchronous].map(([system, level]) => `${system}: synchronous=${SYNCHRONOUS_NAMES[level] ?? level}`);
+  console.log(`durability: swarmbank and lmdb fsync every commit; ${settings.join(', ')} (WAL mode; NORMAL does not fsync on commit)`);
   const recovery = await measureRecovery(count, 64, repetitions);
   console.log(
     `recovery of ${count} × 64 (snapshot at ${recovery.snapshotSeq}, tail of ${recovery.tail} events): reopen ${ms(recovery.reopenMs)}, reopen + iterate all ${ms(recovery.iterateMs)}, rebuild from snapshot + journal ${ms(recovery.rebuildMs)}`,
@@ -119,7 +134,7 @@ async function measure(system: System, inputs: readonly PatternInput[], probes: 
   try {
     if (system === 'swarmbank') return await measureSwarmbank(dir, inputs, probes, dimensions);
     if (system === 'lmdb') return await measureLmdb(dir, inputs, probes);
-    return measureSqlite(dir, inputs, probes);
+    return measureSqlite(dir, inputs, probes, system);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
@@ -158,10 +173,11 @@ async function measureLmdb(dir: string, inputs: readonly PatternInput[], probes:
   return { upserts, gets, bytesPerPattern: fs.statSync(path.join(dir, 'data.mdb')).size / inputs.length };
 }
 
-function measureSqlite(dir: string, inputs: readonly PatternInput[], probes: readonly string[]): Throughput {
+function measureSqlite(dir: string, inputs: readonly PatternInput[], probes: readonly string[], system: System): Throughput {
   const file = path.join(dir, 'patterns.db');
   const db = new Sqlite(file);
   db.pragma('journal_mode = WAL');
+  if (system === 'better-sqlite3 full') db.pragma('synchronous = FULL');
   db.exec(`CREATE TABLE patterns (
     id TEXT PRIMARY KEY, embedding BLOB NOT NULL, outcome TEXT NOT NULL, confidence REAL NOT NULL, support INTEGER NOT NULL,
     successes INTEGER NOT NULL, version INTEGER NOT NULL, origin TEXT NOT NULL, feature_space_id TEXT NOT NULL, tags TEXT NOT NULL,
@@ -193,6 +209,8 @@ function measureSqlite(dir: string, inputs: readonly PatternInput[], probes: rea
   const writeStart = performance.now();
   for (let i = 0; i < inputs.length; i += BATCH) writeBatch(inputs.slice(i, i + BATCH));
   const upserts = inputs.length / seconds(writeStart);
+  // Read after the writes: SQLite applies its WAL default once the first transaction ran in WAL mode.
+  sqliteSynchronous.set(system, db.pragma('synchronous', { simple: true }) as number);
   const gets = getRate(probes, (id) => {
     const row = select.get(id) as SqliteRow | undefined;
     return row === undefined ? undefined : fromRow(row);

@@ -1,4 +1,5 @@
-import { bytesToEmbedding, decodePattern, LITTLE_ENDIAN_HOST } from './codec.js';
+import { decodePattern } from './codec.js';
+import { callerEmbeddings, EmbeddingPool } from './embedding-pool.js';
 import type { Pattern, PatternExpectations } from './pattern.js';
 
 /** What one write transaction did to patterns (null: removed), and the journal sequence numbers it spans. */
@@ -31,7 +32,7 @@ export class PatternCache {
   private readonly entries = new Map<string, Pattern>();
   private staged: StagedChanges[] = [];
   private checkedThisTurn = false;
-  private readonly arena = new EmbeddingArena();
+  private readonly arena = new EmbeddingPool(ARENA_SLAB_BYTES);
 
   constructor(
     private readonly limit: number,
@@ -124,9 +125,8 @@ export class PatternCache {
   }
 
   private privateCopy(p: Pattern): Pattern {
-    return copyPattern(p, this.arena.fromFloats(p.embedding));
+    return cachedCopy(p, this.arena.fromFloats(p.embedding));
   }
-
 
   /**
    * Past the limit, the oldest tenth of the entries go in one pass: a Map
@@ -146,59 +146,79 @@ export class PatternCache {
 }
 
 /**
- * Embeddings of cached patterns, side by side in shared chunks. Giving each
- * its own ArrayBuffer costs microseconds here (V8 allocates and tracks
- * every backing store outside its heap), more than the rest of a cached
- * read; a view into a chunk costs a small object. A chunk is freed once no
- * cached pattern uses it. Callers never see these views: they get copies
- * that own their buffer.
+ * Cached patterns' embeddings live side by side in large slabs of their own
+ * (see embedding-pool.ts); a slab is freed once no cached pattern uses it.
+ * Callers never see these views, only copies.
  */
-class EmbeddingArena {
-  private chunk = new Float32Array(0);
-  private used = 0;
+const ARENA_SLAB_BYTES = 256 * 1024;
 
-  readonly fromFloats = (source: Float32Array): Float32Array => {
-    const target = this.take(source.length);
-    target.set(source);
-    return target;
-  };
-
-  readonly fromBytes = (bytes: Uint8Array): Float32Array => {
-    if (!LITTLE_ENDIAN_HOST || bytes.byteLength % 4 !== 0) return this.fromFloats(bytesToEmbedding(bytes));
-    const target = this.take(bytes.byteLength / 4);
-    new Uint8Array(target.buffer, target.byteOffset, target.byteLength).set(bytes);
-    return target;
-  };
-
-  private take(length: number): Float32Array {
-    if (this.used + length > this.chunk.length) {
-      this.chunk = new Float32Array(Math.max(ARENA_CHUNK, length));
-      this.used = 0;
-    }
-    this.used += length;
-    return this.chunk.subarray(this.used - length, this.used);
-  }
-}
-
-const ARENA_CHUNK = 64 * 1024;
-
-/** A caller's copy of a cached pattern, sharing nothing mutable with it and owning its embedding's buffer. */
+/**
+ * A caller's copy of a cached pattern, sharing nothing mutable with it or
+ * with any other copy; its embedding is a view of its own into a slab of
+ * callers' embeddings (see embedding-pool.ts).
+ */
 export function copyOut(p: Pattern): Pattern {
-  return copyPattern(p, p.embedding.slice());
+  return callerCopy(p, callerEmbeddings.fromFloats(p.embedding));
 }
 
 /** A caller's copy of a cached pattern whose embedding is `target`, filled from the cached one; nothing else is shared. */
 export function copyInto(p: Pattern, target: Float32Array): Pattern {
   target.set(p.embedding);
-  return copyPattern(p, target);
+  return callerCopy(p, target);
 }
 
 /**
- * The pattern with its own tags and the given embedding. Spelled out field by
- * field because V8 builds such a literal far faster than a spread, and as two
- * literals so that every copy has one of two fixed shapes.
+ * The pattern with its own tags and the given embedding, for the cache to
+ * keep. Spelled out field by field because V8 builds such a literal far
+ * faster than a spread, and as two literals so that every copy has one of
+ * two fixed shapes.
  */
-function copyPattern(p: Pattern, embedding: Float32Array): Pattern {
+function cachedCopy(p: Pattern, embedding: Float32Array): Pattern {
+  return p.condition === undefined
+    ? {
+        id: p.id,
+        embedding,
+        outcome: p.outcome,
+        confidence: p.confidence,
+        support: p.support,
+        successes: p.successes,
+        version: p.version,
+        origin: p.origin,
+        featureSpaceId: p.featureSpaceId,
+        tags: p.tags.slice(),
+        consolidated: p.consolidated,
+        plasticity: p.plasticity,
+        createdAt: p.createdAt,
+        updatedAt: p.updatedAt,
+      }
+    : {
+        id: p.id,
+        embedding,
+        outcome: p.outcome,
+        confidence: p.confidence,
+        support: p.support,
+        successes: p.successes,
+        version: p.version,
+        origin: p.origin,
+        featureSpaceId: p.featureSpaceId,
+        tags: p.tags.slice(),
+        condition: p.condition,
+        consolidated: p.consolidated,
+        plasticity: p.plasticity,
+        createdAt: p.createdAt,
+        updatedAt: p.updatedAt,
+      };
+}
+
+/**
+ * `cachedCopy` for a caller, spelled out again on purpose. V8 decides per
+ * object literal whether to allocate its objects straight into the old
+ * generation, from how many survived so far: cache entries all survive, so
+ * a literal shared with them sent every copy handed out to a caller, which
+ * mostly dies at once, into the old generation too, and reads spent their
+ * time in full collections (gets at 384 dimensions ran at less than half the rate).
+ */
+function callerCopy(p: Pattern, embedding: Float32Array): Pattern {
   return p.condition === undefined
     ? {
         id: p.id,

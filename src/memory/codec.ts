@@ -1,4 +1,5 @@
 import { Packr } from 'msgpackr';
+import { callerEmbeddings, LITTLE_ENDIAN_HOST } from './embedding-pool.js';
 import { validatePattern, type Pattern, type PatternExpectations } from './pattern.js';
 
 /**
@@ -236,12 +237,10 @@ function writeNumber(out: Slab, value: number): void {
   }
 }
 
-/** `embedding` copies the stored bytes into the pattern's Float32Array; by default one of its own. */
+/** `embedding` copies the stored bytes into the pattern's Float32Array; by default one of the caller's own (see bytesToEmbedding). */
 export function decodePattern(bytes: Uint8Array, expect: PatternExpectations, embedding = bytesToEmbedding): Pattern {
   return fromStored(packr.unpack(bytes), expect, embedding);
 }
-
-export const LITTLE_ENDIAN_HOST = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 export function embeddingToBytes(embedding: Float32Array): Uint8Array {
   if (LITTLE_ENDIAN_HOST) return new Uint8Array(embedding.buffer, embedding.byteOffset, embedding.byteLength);
@@ -251,17 +250,13 @@ export function embeddingToBytes(embedding: Float32Array): Uint8Array {
   return bytes;
 }
 
-/** Always copies: the bytes may be a view into a buffer LMDB reuses, and need not be 4-byte aligned. */
+/**
+ * Always copies, into a Float32Array of the caller's own: a view into a slab
+ * shared with other callers' embeddings, none overlapping (see
+ * embedding-pool.ts), so reinterpret its bytes through `byteOffset`.
+ */
 export function bytesToEmbedding(bytes: Uint8Array): Float32Array {
-  if (bytes.byteLength % 4 !== 0) throw new RangeError(`embedding holds ${bytes.byteLength} bytes, not a multiple of 4`);
-  const embedding = new Float32Array(bytes.byteLength / 4);
-  if (LITTLE_ENDIAN_HOST) {
-    new Uint8Array(embedding.buffer).set(bytes);
-  } else {
-    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    for (let i = 0; i < embedding.length; i++) embedding[i] = view.getFloat32(i * 4, true);
-  }
-  return embedding;
+  return callerEmbeddings.fromBytes(bytes);
 }
 
 export function toStored(pattern: Pattern): StoredPattern {

@@ -113,7 +113,11 @@ export function validatePattern(candidate: unknown, expect: PatternExpectations)
   }
   const tags = p['tags'];
   if (!Array.isArray(tags) || tags.length > MAX_TAGS) fail(id, 'tags', `must be an array of at most ${MAX_TAGS} strings`);
-  (tags as unknown[]).forEach((tag, i) => requireText(tag, `tags[${i}]`, MAX_TAG_LENGTH, id));
+  for (let i = 0; i < (tags as unknown[]).length; i++) {
+    const tag = (tags as unknown[])[i];
+    // The field name is built only on failure: this runs for every tag of every write and decode.
+    if (!isText(tag, MAX_TAG_LENGTH)) requireText(tag, `tags[${i}]`, MAX_TAG_LENGTH, id);
+  }
   if (p['condition'] !== undefined) requireText(p['condition'], 'condition', MAX_TAG_LENGTH, id);
   if (typeof p['consolidated'] !== 'boolean') fail(id, 'consolidated', 'must be a boolean');
   requireUnit(p['plasticity'], 'plasticity', id);
@@ -162,9 +166,11 @@ function requireTime(value: unknown, field: string, id: string | undefined): num
 }
 
 function requireText(value: unknown, field: string, maxLength: number, id: string | undefined): void {
-  if (typeof value !== 'string' || value.length === 0 || value.length > maxLength) {
-    fail(id, field, `must be a string of 1..${maxLength} characters`);
-  }
+  if (!isText(value, maxLength)) fail(id, field, `must be a string of 1..${maxLength} characters`);
+}
+
+function isText(value: unknown, maxLength: number): boolean {
+  return typeof value === 'string' && value.length > 0 && value.length <= maxLength;
 }
 
 function describeType(value: unknown): string {

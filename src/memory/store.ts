@@ -2,6 +2,7 @@ import type { Database, Key } from 'lmdb';
 import { copyInto, copyOut, PatternCache, type StagedChanges } from './cache.js';
 import { decodePattern, encodePattern } from './codec.js';
 import { initialiseFormat, openDatabases, readExemplarIds, type Databases, type MemoryFormat, type SnapshotInfo } from './databases.js';
+import { callerEmbeddings } from './embedding-pool.js';
 import { JournalError, MemoryFullError, MemoryOptionsError, PatternNotFoundError } from './errors.js';
 import { buildEvictionIndex, DEFAULT_RECENCY_HALF_LIFE_MS, evictionKey } from './eviction.js';
 import { checkIntegrity, type IntegrityReport } from './integrity.js';
@@ -84,7 +85,14 @@ export interface PatternMemory {
   readonly capacity: number;
   readonly recencyHalfLifeMs: number;
 
-  /** A copy of the stored pattern whose embedding owns its buffer; the caller may keep and change it. */
+  /**
+   * A copy of the stored pattern; the caller may keep and change it. Its
+   * embedding is the caller's own but not alone in its buffer: a view into
+   * a small slab shared with other returned embeddings, none overlapping
+   * (see embedding-pool.ts). Reinterpret it through `byteOffset` and
+   * `byteLength`, never `embedding.buffer` alone, and never transfer the
+   * buffer; a kept embedding keeps its slab in memory.
+   */
   get(id: string): Pattern | undefined;
   /**
    * `get` without allocating an embedding: copies the stored one into
@@ -98,7 +106,7 @@ export interface PatternMemory {
    */
   getInto(id: string, target: Float32Array): Pattern | undefined;
   has(id: string): boolean;
-  /** Every pattern in id order, from one consistent read of the database. */
+  /** Every pattern in id order, from one consistent read of the database; embeddings as `get` returns them. */
   iterate(): Generator<Pattern>;
   count(): number;
   bytesUsed(): MemoryBytes;
@@ -294,9 +302,8 @@ class LmdbPatternMemory implements PatternMemory {
 
   upsertMany(inputs: readonly PatternInput[]): Promise<Pattern[]> {
     return this.write((scope) => {
-      const copies = new EmbeddingCopies(inputs.length, this.format.dimensions);
       return inputs.map((input) => {
-        const embedding = copies.copy(input.embedding);
+        const embedding = ownCopy(input.embedding);
         if (!scope.knows(input.id)) {
           const owned = { version: 1, createdAt: scope.at, updatedAt: scope.at, consolidated: false, plasticity: input.plasticity ?? 1 };
           const fresh = this.fromInput(input, owned, embedding);
@@ -531,7 +538,7 @@ class LmdbPatternMemory implements PatternMemory {
     });
   }
 
-  /** `embedding` is the memory's copy of `input.embedding` when the caller made one (see EmbeddingCopies). */
+  /** `embedding` is the memory's copy of `input.embedding` when the caller made one (see ownCopy). */
   private fromInput(
     input: PatternInput,
     owned: Pick<Pattern, 'version' | 'createdAt' | 'updatedAt' | 'consolidated' | 'plasticity'>,
@@ -776,39 +783,14 @@ function pagesOf(stats: LmdbStats): number {
   return (stats.treeBranchPageCount + stats.treeLeafPageCount + stats.overflowPages) * stats.pageSize;
 }
 
-/** A copy of a caller's embedding that owns its buffer; anything but a Float32Array is passed on for validation to refuse. */
-function ownCopy(embedding: unknown): Float32Array {
-  return (embedding instanceof Float32Array ? embedding.slice() : embedding) as Float32Array;
-}
-
 /**
- * The memory's copies of one batch's embeddings, side by side in one
- * buffer: a buffer of its own per embedding cost a V8 backing-store
- * allocation each (outside the heap, tracked until collected), more than
- * the rest of an upsert's bookkeeping. The patterns `upsertMany` returns
- * hold views into it, so a caller keeping one pattern of a batch keeps the
- * batch's embeddings in memory; `get` returns embeddings that own their
- * buffer. Anything but a Float32Array of the memory's dimensions is passed
- * on as is, for validation to refuse.
+ * The memory's own copy of a caller's embedding, a view into a shared slab
+ * (see embedding-pool.ts): the pattern returned for a write holds it, so a
+ * caller keeping that pattern keeps at most one slab, not a whole batch's
+ * copies. Anything but a Float32Array is passed on for validation to refuse.
  */
-class EmbeddingCopies {
-  private buffer: Float32Array | undefined;
-  private used = 0;
-
-  constructor(
-    private readonly count: number,
-    private readonly dimensions: number,
-  ) {}
-
-  copy(embedding: unknown): Float32Array {
-    if (!(embedding instanceof Float32Array) || embedding.length !== this.dimensions) return embedding as Float32Array;
-    this.buffer ??= new Float32Array(this.count * this.dimensions);
-    if (this.used + this.dimensions > this.buffer.length) return embedding.slice();
-    const target = this.buffer.subarray(this.used, this.used + this.dimensions);
-    target.set(embedding);
-    this.used += this.dimensions;
-    return target;
-  }
+function ownCopy(embedding: unknown): Float32Array {
+  return (embedding instanceof Float32Array ? callerEmbeddings.fromFloats(embedding) : embedding) as Float32Array;
 }
 
 function missing(id: string): never {

@@ -59,4 +59,19 @@ describe('pattern codec', () => {
       { seed: 37, numRuns: 200 },
     );
   });
+
+  it('encodes an embedding that is a view into a larger buffer by its own bytes alone, as decoded embeddings are', () => {
+    const slab = new Float32Array(12).fill(-7);
+    const embedding = slab.subarray(4, 8);
+    embedding.set([1, -2, 0.5, 3]);
+    const p: Pattern = {
+      id: 'a', embedding, outcome: 'up', confidence: 0.5, support: 2, successes: 1, version: 1, origin: 'agent',
+      featureSpaceId: 'fs', tags: [], consolidated: false, plasticity: 1, createdAt: 1, updatedAt: 1,
+    };
+    const own = { ...p, embedding: Float32Array.of(1, -2, 0.5, 3) };
+    expect(Buffer.from(encodePattern(p)).equals(Buffer.from(encodePattern(own)))).toBe(true);
+    const decoded = decodePattern(encodePattern(p), { dimensions: 4, featureSpaceId: 'fs' });
+    expect([...decoded.embedding]).toEqual([1, -2, 0.5, 3]);
+    expect(samePattern(decoded, own)).toBe(true);
+  });
 });

@@ -17,7 +17,7 @@ describe('pattern store', () => {
       expect([...embeddingToBytes(Float32Array.of(1, -2))]).toEqual([0x00, 0x00, 0x80, 0x3f, 0x00, 0x00, 0x00, 0xc0]);
     });
 
-    it('returns every finite float32 bit pattern unchanged, as a Float32Array that owns its buffer (seed 7)', async () => {
+    it('returns every finite float32 bit pattern unchanged, as a Float32Array of the caller\'s own (seed 7)', async () => {
       const random = createRandom(7);
       const memory = await fixture.open({ dimensions: 64 });
       const bits = new Uint32Array(64);
@@ -36,13 +36,34 @@ describe('pattern store', () => {
       await memory.upsertMany(written.map((embedding, n) => input(`p${n}`, { embedding })));
 
       for (const [n, embedding] of written.entries()) {
-        const stored = memory.get(`p${n}`)?.embedding;
+        const stored = memory.get(`p${n}`)?.embedding as Float32Array;
         expect(stored).toBeInstanceOf(Float32Array);
-        expect(stored?.byteOffset).toBe(0);
-        expect(stored?.buffer.byteLength).toBe(64 * 4);
-        expect(new Uint32Array((stored as Float32Array).buffer)).toEqual(new Uint32Array(embedding.buffer));
+        expect(stored.length).toBe(64);
+        // A view into a shared slab (see embedding-pool.ts): its bits are read through byteOffset.
+        expect(new Uint32Array(stored.buffer, stored.byteOffset, stored.length)).toEqual(new Uint32Array(embedding.buffer));
+        expect(embeddingToBytes(stored)).toEqual(embeddingToBytes(embedding));
       }
     });
+
+    it.each([['cached', 100], ['uncached', 0]])(
+      'hands out %s embeddings that alias nothing: writing into one changes no other read, the stored pattern or a later read',
+      async (_, cacheSize) => {
+        const memory = await fixture.open({ cacheSize });
+        const ids = Array.from({ length: 40 }, (_, n) => `p${String(n).padStart(2, '0')}`);
+        await memory.upsertMany(ids.map((id, n) => input(id, { embedding: new Float32Array(DIMENSIONS).fill(n) })));
+        const reads = [...ids.map((id) => memory.get(id) as Pattern), ...memory.iterate(), ...memory.iterate()];
+        // Views share slabs, never bytes.
+        const ranges = reads.map((p) => [p.embedding.buffer, p.embedding.byteOffset, p.embedding.byteOffset + p.embedding.byteLength] as const);
+        for (const [i, [buffer, start, end]] of ranges.entries()) {
+          for (const [other, otherStart, otherEnd] of ranges.slice(i + 1)) {
+            if (other === buffer) expect(end <= otherStart || otherEnd <= start).toBe(true);
+          }
+        }
+        for (const pattern of reads) pattern.embedding.fill(-1);
+        for (const [n, id] of ids.entries()) expect([...(memory.get(id)?.embedding ?? [])]).toEqual(new Array(DIMENSIONS).fill(n));
+        expect([...memory.iterate()].map((p) => p.embedding[0])).toEqual(ids.map((_, n) => n));
+      },
+    );
 
     it.each([['cached', 100], ['uncached', 0]])('getInto copies a %s pattern into the caller\'s buffer and returns it as the embedding', async (_, cacheSize) => {
       const memory = await fixture.open({ cacheSize });
