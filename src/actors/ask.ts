@@ -1,5 +1,6 @@
 import { ActorStoppedError, AskTimeoutError } from './errors.js';
 import { type ActorRef, LocalRef, type MessageTarget, targetOf } from './ref.js';
+import { TimedAsk } from './pending-asks.js';
 import type { System } from './system.js';
 
 /** The name of every ask's one-shot reply ref: a network node recognises by it a ref that takes one reply. */
@@ -63,10 +64,9 @@ export function ask<Msg, Reply>(ref: ActorRef<Msg>, make: (replyTo: ActorRef<Rep
   const target = targetOf(ref);
   const system = target.system;
   return new Promise<Reply>((resolve, reject) => {
-    const reply = new ReplyTarget(system, `${target.path}/$ask`, resolve, reject);
-    system.pendingAsks.add(reply);
+    const reply = new ReplyTarget(system, target.path, timeoutMs, resolve, reject);
     system.counters.pendingAsks++;
-    reply.arm(timeoutMs, target.path);
+    system.pendingAsks.add(reply, timeoutMs);
     let message: Msg;
     try {
       message = make(new LocalRef<Reply>(reply, ASK_REPLY_NAME));
@@ -89,27 +89,32 @@ function isStopped(target: MessageTarget): boolean {
   return (target as { isStopped?: boolean }).isStopped === true;
 }
 
-/** The one-shot target behind an ask's reply ref. */
-class ReplyTarget implements MessageTarget {
+/** The one-shot target behind an ask's reply ref, timed by the runtime's pending asks. */
+class ReplyTarget extends TimedAsk implements MessageTarget {
   private settled = false;
-  private timer: { cancel(): void } | undefined;
 
   constructor(
     readonly system: System,
-    readonly path: string,
+    private readonly askedPath: string,
+    private readonly timeoutMs: number,
     private readonly onReply: (reply: never) => void,
     private readonly onFail: (error: Error) => void,
-  ) {}
+  ) {
+    super();
+  }
 
-  arm(timeoutMs: number, askedPath: string): void {
-    this.timer = this.system.clock.setTimeout(() => {
-      if (this.settle()) this.onFail(new AskTimeoutError(askedPath, timeoutMs));
-    }, timeoutMs);
+  /** Built when read (a dead letter, a log line): most replies never need it. */
+  get path(): string {
+    return `${this.askedPath}/${ASK_REPLY_NAME}`;
   }
 
   deliver(message: unknown): void {
     if (this.settle()) this.onReply(message as never);
     else this.system.deadLetter(this.path, message, 'ask-expired');
+  }
+
+  expire(): void {
+    if (this.settle()) this.onFail(new AskTimeoutError(this.askedPath, this.timeoutMs));
   }
 
   /** Rejects a pending ask because the runtime is stopping. */
@@ -121,8 +126,7 @@ class ReplyTarget implements MessageTarget {
   settle(): boolean {
     if (this.settled) return false;
     this.settled = true;
-    this.timer?.cancel();
-    this.system.pendingAsks.delete(this);
+    this.system.pendingAsks.remove(this);
     this.system.counters.pendingAsks--;
     return true;
   }

@@ -247,12 +247,33 @@ export class ActorCell implements MessageTarget, Supervisor, Runnable {
     else if (this.host) sendToHost(this.host, DRAIN);
   }
 
-  /** The dispatcher's visit. A visit the cell cannot use (it failed, restarts, stopped, or is still busy with an async message) costs nothing. */
+  /**
+   * The dispatcher's visit. A visit the cell cannot use (it failed, restarts or stopped) costs nothing; one that
+   * finds it still busy with an async message is made again once that message has settled.
+   */
   runTurn(budget: number): number {
-    if (this.processing || !this.initialised || !this.isLive(this.incarnationNumber)) return 0;
+    if (this.processing || !this.initialised || !this.isLive(this.incarnationNumber)) {
+      if (this.processing) this.revisitAfterDrain();
+      return 0;
+    }
     const left = this.drain(budget);
     // An async message ends the cell's part of the turn; it goes on with what is left once the message settles.
     return left instanceof Promise ? 1 : budget - left;
+  }
+
+  /**
+   * A visit found the cell busy: the drain that asked for it has not ended (a
+   * microtask turn can come between its last message and its end), and no
+   * other visit comes while `scheduled` is set, so the cell asks again once
+   * the drain has ended.
+   */
+  private revisitAfterDrain(): void {
+    const next = this.afterDrain;
+    this.afterDrain = () => {
+      if (this.mailbox.size > 0 && this.isLive(this.incarnationNumber)) this.requestTurn();
+      else this.scheduled = false;
+      next?.();
+    };
   }
 
   /**

@@ -5,6 +5,12 @@
  */
 export interface TimerHandle {
   readonly cancel: () => void;
+  /**
+   * Whether the pending timer keeps the process alive (it does until told
+   * otherwise). Only a clock on the event loop needs it: a manual clock
+   * leaves it out.
+   */
+  readonly keepAlive?: (keep: boolean) => void;
 }
 
 export interface Clock {
@@ -17,6 +23,9 @@ export const systemClock: Clock = {
   now: () => performance.now(),
   setTimeout(callback, delayMs) {
     const handle = setTimeout(callback, Math.max(0, delayMs));
-    return { cancel: () => clearTimeout(handle) };
+    return {
+      cancel: () => clearTimeout(handle),
+      keepAlive: (keep) => void (keep ? handle.ref() : handle.unref()),
+    };
   },
 };

@@ -10,6 +10,7 @@ import { FaultInjector } from './faults.js';
 import { type ActorMetrics, type RuntimeMetrics, emptyRuntimeMetrics } from './metrics.js';
 import { Dispatcher } from './dispatcher.js';
 import { spawnTurnHost, startHostSystem } from './nact-host.js';
+import { PendingAsks } from './pending-asks.js';
 import type { PersistenceEngine } from '../persistence.js';
 import { Registry } from './registry.js';
 import type { System } from './system.js';
@@ -159,7 +160,7 @@ class ActorRuntime implements Runtime {
       faults: undefined as unknown as FaultInjector,
       dispatcher: new Dispatcher(batchSize, (turn) => spawnTurnHost(host, 'dispatcher', turn)),
       batchSize,
-      pendingAsks: new Set(),
+      pendingAsks: new PendingAsks(clock),
       nextId: () => ++ids,
       emit: (event: RuntimeEvent) => {
         if (events.hasListeners) events.publish(event);
@@ -268,7 +269,7 @@ class ActorRuntime implements Runtime {
     this.guardian.acceptsChildren = false;
     await Promise.all([...this.guardian.children.values()].map((cell) => cell.stop('runtime-stopped', this.stopTimeoutMs)));
     this.faults.clear();
-    for (const pending of [...this.system.pendingAsks]) pending.abort(new ActorStoppedError(this.name));
+    this.system.pendingAsks.abortAll(() => new ActorStoppedError(this.name));
     this.system.host.stop();
     this.stopped = true;
   }

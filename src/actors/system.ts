@@ -3,6 +3,7 @@ import type { Dispatcher } from './dispatcher.js';
 import type { DeadLetterReason, EventStream, RuntimeEvent } from './events.js';
 import type { MutableRuntimeMetrics } from './metrics.js';
 import type { HostSystem } from './nact-host.js';
+import type { PendingAsks } from './pending-asks.js';
 import type { PersistenceEngine } from '../persistence.js';
 import type { Registry } from './registry.js';
 import type { Random } from '../random.js';
@@ -35,8 +36,8 @@ export interface System {
   readonly dispatcher: Dispatcher;
   /** Messages processed per nact turn (by all non-persistent cells together, or by one persistent cell) before yielding to I/O. */
   readonly batchSize: number;
-  /** Asks awaiting a reply, so that stopping the runtime can reject them and clear their timers. */
-  readonly pendingAsks: Set<{ abort(error: Error): void }>;
+  /** Asks awaiting a reply: times them out, and lets stopping the runtime reject them and clear their timers. */
+  readonly pendingAsks: PendingAsks;
   nextId(): number;
   emit(event: RuntimeEvent): void;
   deadLetter(path: string, message: unknown, reason: DeadLetterReason): void;
