@@ -117,18 +117,23 @@ export function replicator(own: AgentAddress, space: ReplicaSpace, request: Agen
       const importedAll = bundle === undefined || imported?.ok === true;
       const at = now();
       const screened = new Set(imported?.ok === true ? imported.screened : []);
-      let current = state;
       const pulled: PulledFrom[] = [];
+      const advanced: { origin: string; seq: number }[] = [];
       for (const f of fetched) {
         // Marks move only once what was fetched is in the agent's memory (or was refused for good).
         const landed = f.kind === 'refused' || (f.kind === 'valid' && importedAll);
         pulled.push(report(f, landed, screened, at));
-        if (landed && f.seq > (current.highWater[f.origin] ?? 0)) {
-          await ctx.persist({ type: 'advanced', origin: f.origin, seq: f.seq });
-          current = { highWater: { ...current.highWater, [f.origin]: f.seq } };
-        }
+        if (landed && f.seq > (state.highWater[f.origin] ?? 0)) advanced.push({ origin: f.origin, seq: f.seq });
       }
+      // The patterns are in the agent's memory: say so now, and journal the marks after. A crash in between
+      // only leaves a mark behind, and the next pull fetches again what it covers; no next message is taken
+      // before the marks are journaled.
       dispatch(message.replyTo, pulled);
+      let current = state;
+      for (const { origin, seq } of advanced) {
+        await ctx.persist({ type: 'advanced', origin, seq });
+        current = { highWater: { ...current.highWater, [origin]: seq } };
+      }
       return current;
     },
   });
