@@ -1,6 +1,5 @@
 import { ask, dispatch } from '../actors/ask.js';
 import { stateless } from '../actors/behaviour.js';
-import type { Unsubscribe } from '../actors/events.js';
 import type { ActorRef } from '../actors/ref.js';
 import type { CurvePoint } from '../learning/scenarios/curve.js';
 import type { Pattern } from '../memory/pattern.js';
@@ -110,8 +109,6 @@ export class ClusterHierarchicalDeployment extends SwarmDeployment<'hierarchical
   private leaderPatterns = Number.NaN;
   private workerAccuracy = Number.NaN;
   private training: Promise<unknown> = Promise.resolve();
-  private timer: NodeJS.Timeout | undefined;
-  private unsubscribe: Unsubscribe | undefined;
   private halted = false;
 
   private constructor(config: HierarchicalConfig, options: ClusterHierarchyOptions, parts: ReturnType<typeof SwarmDeployment.prepare>, node: Node) {
@@ -156,19 +153,8 @@ export class ClusterHierarchicalDeployment extends SwarmDeployment<'hierarchical
     const progress = await readProgress(hierarchy.progress, 10_000);
     hierarchy.episodesRun = progress.episodes;
     hierarchy.link.advanceMarks(new Map(Object.entries(progress.marks)));
-    hierarchy.begin(options.checkMs ?? 2_000);
+    hierarchy.directories.watch(options.checkMs ?? 2_000, () => void hierarchy.handBackIfDue());
     return hierarchy;
-  }
-
-  private begin(checkMs: number): void {
-    this.unsubscribe = this.runtime.events.on('member-up', (event) => void this.directories.joined(event.node));
-    for (const member of this.node.up()) void this.directories.learn(member);
-    if (checkMs > 0) {
-      this.timer = setInterval(() => {
-        for (const member of this.directories.unknown()) void this.directories.learn(member);
-        void this.handBackIfDue();
-      }, checkMs);
-    }
   }
 
   /** Whether this node's leader or standby aggregates now: the leader always; the standby while it reaches no leader. */
@@ -375,8 +361,6 @@ export class ClusterHierarchicalDeployment extends SwarmDeployment<'hierarchical
 
   override async stop(): Promise<void> {
     this.halted = true;
-    clearInterval(this.timer);
-    this.unsubscribe?.();
     this.directories.close();
     await this.handingBack;
     await this.node.stop();

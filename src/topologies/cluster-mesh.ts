@@ -1,6 +1,5 @@
 import { ask, dispatch } from '../actors/ask.js';
 import { stateless } from '../actors/behaviour.js';
-import type { Unsubscribe } from '../actors/events.js';
 import type { ActorRef } from '../actors/ref.js';
 import type { ChangesReply, ExportReply } from '../agents/messages.js';
 import { DEFAULT_SCREEN } from '../agents/recent.js';
@@ -119,8 +118,6 @@ export class ClusterMeshDeployment extends SwarmDeployment<'mesh'> {
   private readonly quorum: number;
   private pulling: Promise<void> | undefined;
   private wanted: Set<string> | 'all' | undefined;
-  private timer: NodeJS.Timeout | undefined;
-  private unsubscribe: Unsubscribe | undefined;
   private halted = false;
   private training: Promise<unknown> = Promise.resolve();
   private readonly progress: ActorRef<ProgressMessage>;
@@ -165,19 +162,8 @@ export class ClusterMeshDeployment extends SwarmDeployment<'mesh'> {
     // A node back from a restart trains on from the episode after its last, not on episodes it has learnt.
     mesh.episodesRun = (await readProgress(mesh.progress, 10_000)).episodes;
     await mesh.learnPositions();
-    mesh.begin(options.antiEntropyMs ?? 2_000);
+    mesh.directories.watch(options.antiEntropyMs ?? 2_000, () => void mesh.pullAll());
     return mesh;
-  }
-
-  private begin(antiEntropyMs: number): void {
-    this.unsubscribe = this.runtime.events.on('member-up', (event) => void this.directories.joined(event.node));
-    for (const node of this.node.up()) void this.directories.learn(node);
-    if (antiEntropyMs > 0) {
-      this.timer = setInterval(() => {
-        for (const member of this.directories.unknown()) void this.directories.learn(member);
-        void this.pullAll();
-      }, antiEntropyMs);
-    }
   }
 
   /** Every agent of the cluster this node knows of: its own, and those of every member it has reached. */
@@ -324,8 +310,6 @@ export class ClusterMeshDeployment extends SwarmDeployment<'mesh'> {
 
   override async stop(): Promise<void> {
     this.halted = true;
-    clearInterval(this.timer);
-    this.unsubscribe?.();
     this.directories.close();
     await this.pulling;
     await this.node.stop();

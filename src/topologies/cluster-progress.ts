@@ -24,7 +24,8 @@ export function clusterProgress(persistenceKey: string): Behaviour<ProgressMessa
     persistenceKey,
     snapshotEvery: 100,
     initialState: { episodes: 0, marks: {} },
-    receive: async (state, message, ctx) => {
+    receive: async (recovered, message, ctx) => {
+      const state = upgraded(recovered);
       if (message.type === 'read') {
         dispatch(message.replyTo, state);
         return state;
@@ -36,6 +37,11 @@ export function clusterProgress(persistenceKey: string): Behaviour<ProgressMessa
       return { ...state, marks };
     },
   });
+}
+
+/** A snapshot written before the marks were kept held the episode count alone. */
+function upgraded(state: ClusterProgress | number): ClusterProgress {
+  return typeof state === 'number' ? { episodes: state, marks: {} } : state;
 }
 
 export function readProgress(progress: ActorRef<ProgressMessage>, timeoutMs: number): Promise<ClusterProgress> {

@@ -3,7 +3,7 @@ import type { Pattern } from '../memory/pattern.js';
 import type { HierarchicalConfig } from './config.js';
 import type { DeployOptions, LatencySummary, TopologyMetrics } from './deployment.js';
 import { mergeScores, scoreCalls, summarize } from './evaluation.js';
-import { LeaderLink } from './leader-link.js';
+import { LeaderLink, type LeaderLinkMetrics } from './leader-link.js';
 import type { AgentHandle } from './swarm.js';
 import { SwarmDeployment } from './swarm-deployment.js';
 
@@ -24,7 +24,7 @@ export interface Failover {
   readonly at: number;
 }
 
-export interface HierarchicalMetrics {
+export interface HierarchicalMetrics extends LeaderLinkMetrics {
   readonly aggregationInterval: number;
   readonly standby: boolean;
   /** The agent acting as leader at the end, and whether it is live. */
@@ -33,22 +33,8 @@ export interface HierarchicalMetrics {
   /** Patterns in the acting leader's memory at the last evaluation, and the most it keeps (`leader.memorySize`). */
   readonly leaderPatterns: number;
   readonly leaderCapacity: number;
-  readonly aggregations: number;
   /** Aggregations due while no leader was live, or that it failed to complete: the single point of failure, showing. */
   readonly aggregationsMissed: number;
-  /** From asking the workers for their deltas to the deltas merged in the leader's memory. */
-  readonly aggregationLatency: LatencySummary;
-  readonly aggregationLatenciesMs: readonly number[];
-  /** Worker patterns written to the leader (after weighting). */
-  readonly patternsAggregated: number;
-  /** Near-duplicates folded into another pattern by the leader's distillation. */
-  readonly duplicatesMerged: number;
-  /** Worker patterns left out because their worker showed no edge over chance. */
-  readonly discarded: number;
-  /** Each worker's weight at its last aggregation (see `workerWeight`). */
-  readonly workerWeights: Readonly<Record<string, number>>;
-  /** Patterns the leader pushed down to workers. */
-  readonly strategyUpdates: number;
   /** Mean held-out accuracy of the workers that answered at the last evaluation. */
   readonly workerAccuracy: number;
   readonly failovers: readonly Failover[];

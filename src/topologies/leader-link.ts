@@ -27,12 +27,18 @@ export interface AggregationParties {
 /** What the leader link did so far, in the shape of the hierarchical metrics. */
 export interface LeaderLinkMetrics {
   readonly aggregations: number;
+  /** From asking the workers for their deltas to the deltas merged in the leader's memory. */
   readonly aggregationLatency: LatencySummary;
   readonly aggregationLatenciesMs: readonly number[];
+  /** Worker patterns written to the leader (after weighting). */
   readonly patternsAggregated: number;
+  /** Near-duplicates folded into another pattern by the leader's distillation. */
   readonly duplicatesMerged: number;
+  /** Worker patterns left out because their worker showed no edge over chance. */
   readonly discarded: number;
+  /** Each worker's weight at its last aggregation (see `workerWeight`). */
   readonly workerWeights: Readonly<Record<string, number>>;
+  /** Patterns the leader pushed down to workers. */
   readonly strategyUpdates: number;
 }
 

@@ -37,6 +37,8 @@ export class MemberDirectories {
   private readonly silent = new Set<string>();
   private readonly learning = new Map<string, Promise<void>>();
   private closed = false;
+  private timer: NodeJS.Timeout | undefined;
+  private unsubscribe: (() => void) | undefined;
 
   constructor(
     private readonly node: Node,
@@ -78,9 +80,26 @@ export class MemberDirectories {
       .map((agent) => ({ id: agent.id, ref: this.node.ref<AgentMessage>(agent.node, agent.path) }));
   }
 
-  /** Stops calling `learned`: the deployment is stopping. */
+  /**
+   * Learns every member up now and each as it comes up; every `everyMs`
+   * (0: never) asks again those still unknown, then runs `tick`.
+   */
+  watch(everyMs: number, tick: () => void): void {
+    this.unsubscribe = this.node.runtime.events.on('member-up', (event) => void this.joined(event.node));
+    for (const member of this.node.up()) void this.learn(member);
+    if (everyMs > 0) {
+      this.timer = setInterval(() => {
+        for (const member of this.unknown()) void this.learn(member);
+        tick();
+      }, everyMs);
+    }
+  }
+
+  /** Stops watching and calling `learned`: the deployment is stopping. */
   close(): void {
     this.closed = true;
+    clearInterval(this.timer);
+    this.unsubscribe?.();
   }
 
   private async ask(member: string): Promise<void> {
