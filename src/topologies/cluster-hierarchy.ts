@@ -3,8 +3,9 @@ import { stateless } from '../actors/behaviour.js';
 import type { ActorRef } from '../actors/ref.js';
 import type { CurvePoint } from '../learning/scenarios/curve.js';
 import type { Pattern } from '../memory/pattern.js';
-import { startNode, type MemberInfo, type Node, type NodeOptions } from '../net/node.js';
+import type { MemberInfo, Node, NodeOptions } from '../net/node.js';
 import { clusterProgress, type ProgressMessage, readProgress } from './cluster-progress.js';
+import { answerOperator, OneAtATime, type OperatorMessage, startClusterParts } from './cluster-node.js';
 import type { HierarchicalConfig } from './config.js';
 import type { DeploymentMetrics, RunOptions, TopologyMetrics } from './deployment.js';
 import { mergeScores, scoreCalls, summarize } from './evaluation.js';
@@ -13,7 +14,7 @@ import { LeaderLink } from './leader-link.js';
 import { type AgentsQuery, type ClusterAgent, type ClusterRole, MemberDirectories } from './member-directories.js';
 import { sliceLimit } from './replicator.js';
 import type { AgentAddress, AgentHandle } from './swarm.js';
-import { SwarmDeployment } from './swarm-deployment.js';
+import { type DeploymentParts, SwarmDeployment } from './swarm-deployment.js';
 
 /** What a node of a hierarchy hosts: the leader, its standby, or workers only. A leader or standby node may host workers too. */
 export type HierarchyNodeRole = 'leader' | 'standby' | 'worker';
@@ -55,11 +56,7 @@ export type HierarchyDirectoryMessage =
   | { readonly type: 'hand-back'; readonly marks: Readonly<Record<string, number>>; readonly replyTo: ActorRef<true> };
 
 /** What an operator (the CLI, a test harness, another service) may ask of a node of the hierarchy. */
-export type HierarchyControlMessage =
-  | { readonly type: 'status'; readonly replyTo: ActorRef<ClusterHierarchyStatus> }
-  | { readonly type: 'train'; readonly episodes: number; readonly replyTo: ActorRef<ClusterHierarchyStatus> }
-  | { readonly type: 'partition'; readonly nodes: readonly string[]; readonly replyTo: ActorRef<true> }
-  | { readonly type: 'heal'; readonly replyTo: ActorRef<true> };
+export type HierarchyControlMessage = OperatorMessage<ClusterHierarchyStatus>;
 
 export const HIERARCHY_DIRECTORY_PATH = '/hierarchical/directory';
 export const HIERARCHY_CONTROL_PATH = '/hierarchical/control';
@@ -108,10 +105,10 @@ export class ClusterHierarchicalDeployment extends SwarmDeployment<'hierarchical
   private tookOverAt: number | undefined;
   private leaderPatterns = Number.NaN;
   private workerAccuracy = Number.NaN;
-  private training: Promise<unknown> = Promise.resolve();
+  private readonly training = new OneAtATime();
   private halted = false;
 
-  private constructor(config: HierarchicalConfig, options: ClusterHierarchyOptions, parts: ReturnType<typeof SwarmDeployment.prepare>, node: Node) {
+  private constructor(config: HierarchicalConfig, options: ClusterHierarchyOptions, parts: DeploymentParts, node: Node) {
     super('hierarchical', config, parts);
     this.node = node;
     this.role = options.role;
@@ -134,21 +131,13 @@ export class ClusterHierarchicalDeployment extends SwarmDeployment<'hierarchical
     this.progress = this.runtime.spawn(this.root, clusterProgress('cluster-hierarchy/progress'), { name: 'progress' });
     this.link = new LeaderLink(this.swarm, this.events, () => this.runtime.clock.now());
     this.runtime.spawn(this.root, stateless<HierarchyDirectoryMessage>((message) => this.directory(message)), { name: 'directory' });
-    this.runtime.spawn(this.root, stateless<HierarchyControlMessage>((message) => this.control(message)), { name: 'control' });
+    this.runtime.spawn(this.root, stateless<HierarchyControlMessage>((message) => answerOperator(this, message)), { name: 'control' });
   }
 
   /** Starts this node's part of the hierarchy and joins the cluster. */
   static async start(config: HierarchicalConfig, options: ClusterHierarchyOptions): Promise<ClusterHierarchicalDeployment> {
     checkOptions(config, options);
-    const parts = SwarmDeployment.prepare('hierarchical', { askTimeoutMs: 10_000, ...options });
-    let node: Node;
-    try {
-      node = await startNode({ protocol: 'http2', ...options.node, runtime: parts.runtime });
-    } catch (error) {
-      await parts.runtime.stop();
-      await parts.persistence.close();
-      throw error;
-    }
+    const { parts, node } = await startClusterParts('hierarchical', options, 'http2');
     const hierarchy = new ClusterHierarchicalDeployment(config, options, parts, node);
     const progress = await readProgress(hierarchy.progress, 10_000);
     hierarchy.episodesRun = progress.episodes;
@@ -171,13 +160,7 @@ export class ClusterHierarchicalDeployment extends SwarmDeployment<'hierarchical
   }
 
   override run(options: RunOptions): Promise<DeploymentMetrics<'hierarchical'>> {
-    return this.exclusively(() => super.run(options));
-  }
-
-  private exclusively<T>(work: () => Promise<T>): Promise<T> {
-    const next = this.training.then(work);
-    this.training = next.catch(() => undefined);
-    return next;
+    return this.training.run(() => super.run(options));
   }
 
   protected async round(episode: number): Promise<void> {
@@ -272,7 +255,7 @@ export class ClusterHierarchicalDeployment extends SwarmDeployment<'hierarchical
     const lead = this.lead;
     const baseline = this.baseline;
     // Not while a round trains or aggregates as the acting leader: what it changes must be in what is given back.
-    this.handingBack ??= this.exclusively(async () => {
+    this.handingBack ??= this.training.run(async () => {
       const held = await this.link.held(lead);
       if (held === undefined) return;
       const changed = held.filter((pattern) => baseline.get(pattern.id) !== pattern.version);
@@ -390,26 +373,6 @@ export class ClusterHierarchicalDeployment extends SwarmDeployment<'hierarchical
         this.link.forgetPushes();
         this.shipped = new Map();
         dispatch(this.progress, { type: 'marks', marks: Object.fromEntries(this.link.currentMarks()) });
-        dispatch(message.replyTo, true);
-        return;
-    }
-  }
-
-  private async control(message: HierarchyControlMessage): Promise<void> {
-    switch (message.type) {
-      case 'status':
-        dispatch(message.replyTo, await this.status());
-        return;
-      case 'train':
-        await this.run({ episodes: message.episodes });
-        dispatch(message.replyTo, await this.status());
-        return;
-      case 'partition':
-        this.node.partition(message.nodes);
-        dispatch(message.replyTo, true);
-        return;
-      case 'heal':
-        this.node.heal();
         dispatch(message.replyTo, true);
         return;
     }

@@ -4,8 +4,9 @@ import type { ActorRef } from '../actors/ref.js';
 import type { ChangesReply, ExportReply } from '../agents/messages.js';
 import { DEFAULT_SCREEN } from '../agents/recent.js';
 import type { CurvePoint } from '../learning/scenarios/curve.js';
-import { startNode, type MemberInfo, type Node, type NodeOptions } from '../net/node.js';
+import type { MemberInfo, Node, NodeOptions } from '../net/node.js';
 import { clusterProgress, type ProgressMessage, readProgress } from './cluster-progress.js';
+import { answerOperator, OneAtATime, type OperatorMessage, startClusterParts } from './cluster-node.js';
 import type { MeshConfig } from './config.js';
 import type { DeploymentMetrics, DeployOptions, RunOptions, TopologyMetrics } from './deployment.js';
 import { summarize } from './evaluation.js';
@@ -14,7 +15,7 @@ import { type AgentsQuery, type ClusterAgent, MemberDirectories } from './member
 import { callsOn, MeshTally } from './mesh-tally.js';
 import { type OfferedChanges, type PulledFrom, type PullSource, replicator, type ReplicatorMessage, sliceLimit } from './replicator.js';
 import type { AgentAddress, AgentHandle } from './swarm.js';
-import { SwarmDeployment } from './swarm-deployment.js';
+import { type DeploymentParts, SwarmDeployment } from './swarm-deployment.js';
 import { consensus } from './vote.js';
 
 export interface ClusterMeshOptions extends DeployOptions {
@@ -66,12 +67,9 @@ export type DirectoryMessage =
 
 /** What an operator (the CLI, a test harness, another service) may ask of a node's mesh. */
 export type ClusterControlMessage =
-  | { readonly type: 'status'; readonly replyTo: ActorRef<ClusterMeshStatus> }
-  | { readonly type: 'train'; readonly episodes: number; readonly replyTo: ActorRef<ClusterMeshStatus> }
+  | OperatorMessage<ClusterMeshStatus>
   | { readonly type: 'sync'; readonly replyTo: ActorRef<number> }
-  | { readonly type: 'decide'; readonly features: Float32Array; readonly replyTo: ActorRef<ClusterDecision> }
-  | { readonly type: 'partition'; readonly nodes: readonly string[]; readonly replyTo: ActorRef<true> }
-  | { readonly type: 'heal'; readonly replyTo: ActorRef<true> };
+  | { readonly type: 'decide'; readonly features: Float32Array; readonly replyTo: ActorRef<ClusterDecision> };
 
 export const DIRECTORY_PATH = '/mesh/directory';
 export const CONTROL_PATH = '/mesh/control';
@@ -119,10 +117,10 @@ export class ClusterMeshDeployment extends SwarmDeployment<'mesh'> {
   private pulling: Promise<void> | undefined;
   private wanted: Set<string> | 'all' | undefined;
   private halted = false;
-  private training: Promise<unknown> = Promise.resolve();
+  private readonly training = new OneAtATime();
   private readonly progress: ActorRef<ProgressMessage>;
 
-  private constructor(config: MeshConfig, options: ClusterMeshOptions, parts: ReturnType<typeof SwarmDeployment.prepare>, node: Node) {
+  private constructor(config: MeshConfig, options: ClusterMeshOptions, parts: DeploymentParts, node: Node) {
     super('mesh', config, parts);
     this.node = node;
     this.tally = new MeshTally(this.swarm, this.events);
@@ -149,15 +147,7 @@ export class ClusterMeshDeployment extends SwarmDeployment<'mesh'> {
     if (!Number.isInteger(options.localAgents) || options.localAgents < 1 || options.localAgents > config.agentCount) {
       throw new RangeError(`localAgents must be an integer in [1, agentCount = ${config.agentCount}], got ${options.localAgents}`);
     }
-    const parts = SwarmDeployment.prepare('mesh', { askTimeoutMs: 10_000, ...options });
-    let node: Node;
-    try {
-      node = await startNode({ protocol: config.syncProtocol === 'quic' ? 'quic' : 'http2', ...options.node, runtime: parts.runtime });
-    } catch (error) {
-      await parts.runtime.stop();
-      await parts.persistence.close();
-      throw error;
-    }
+    const { parts, node } = await startClusterParts('mesh', options, config.syncProtocol === 'quic' ? 'quic' : 'http2');
     const mesh = new ClusterMeshDeployment(config, options, parts, node);
     // A node back from a restart trains on from the episode after its last, not on episodes it has learnt.
     mesh.episodesRun = (await readProgress(mesh.progress, 10_000)).episodes;
@@ -231,7 +221,7 @@ export class ClusterMeshDeployment extends SwarmDeployment<'mesh'> {
 
   /** Runs episodes as every deployment does, one run at a time: a control message's run waits for the command line's. */
   override run(options: RunOptions): Promise<DeploymentMetrics<'mesh'>> {
-    return this.exclusively(() => super.run(options));
+    return this.training.run(() => super.run(options));
   }
 
   /**
@@ -240,17 +230,11 @@ export class ClusterMeshDeployment extends SwarmDeployment<'mesh'> {
    * fed live data does between evaluations.
    */
   trainRound(): Promise<void> {
-    return this.exclusively(async () => {
+    return this.training.run(async () => {
       const episode = this.episodesRun + 1;
       await this.round(episode);
       this.episodesRun = episode;
     });
-  }
-
-  private exclusively<T>(work: () => Promise<T>): Promise<T> {
-    const next = this.training.then(work);
-    this.training = next.catch(() => undefined);
-    return next;
   }
 
   /** Anti-entropy now: every local agent pulls what it lacks from every reachable agent. Resolves with the patterns moved. */
@@ -386,27 +370,14 @@ export class ClusterMeshDeployment extends SwarmDeployment<'mesh'> {
 
   private async control(message: ClusterControlMessage): Promise<void> {
     switch (message.type) {
-      case 'status':
-        dispatch(message.replyTo, await this.status());
-        return;
-      case 'train':
-        await this.run({ episodes: message.episodes });
-        dispatch(message.replyTo, await this.status());
-        return;
       case 'sync':
         dispatch(message.replyTo, await this.sync());
         return;
       case 'decide':
         dispatch(message.replyTo, await this.decide(message.features));
         return;
-      case 'partition':
-        this.node.partition(message.nodes);
-        dispatch(message.replyTo, true);
-        return;
-      case 'heal':
-        this.node.heal();
-        dispatch(message.replyTo, true);
-        return;
+      default:
+        return answerOperator(this, message);
     }
   }
 }
