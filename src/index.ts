@@ -283,6 +283,8 @@ export {
   type MaintainReply,
   type ChangesMessage,
   type ChangesReply,
+  type IdsMessage,
+  type IdsReply,
   type PredictionsMessage,
   type PredictionsReply,
   type ConfigureMessage,

@@ -164,6 +164,8 @@ async function handle(
       return answer(stats, message.replyTo, () => maintain(session, message));
     case 'changes':
       return answer(stats, message.replyTo, () => changesSince(session, message.since, options.id, message.limit));
+    case 'ids':
+      return answer(stats, message.replyTo, async () => idsAfter(session.memory, message.after, message.limit));
     case 'predictions': {
       const { type: _type, replyTo, ...request } = message;
       return answer(stats, replyTo, () => predictions(session, request, options.space));
@@ -296,6 +298,17 @@ async function configure(session: AgentSession, tuning: Tuning, rate: number) {
   session.learner.setLearningRate?.(learningRate);
   tuning.learningRate = learningRate;
   return { learningRate };
+}
+
+function idsAfter(memory: PatternMemory, after: string | undefined, limit: number | undefined) {
+  if (after !== undefined && typeof after !== 'string') throw new InvalidOptionError('ids', 'after', `must be a string, got ${typeof after}`);
+  if (limit !== undefined && !(Number.isSafeInteger(limit) && limit >= 1)) throw new InvalidOptionError('ids', 'limit', `must be a positive integer, got ${limit}`);
+  const ids: string[] = [];
+  for (const id of memory.ids(after)) {
+    if (ids.length === limit) return { ids, more: true };
+    ids.push(id);
+  }
+  return { ids, more: false };
 }
 
 async function changesSince(session: AgentSession, since: number, id: string, limit: number | undefined) {

@@ -82,6 +82,19 @@ export interface ChangesMessage {
   readonly replyTo: ActorRef<ChangesReply>;
 }
 
+/**
+ * The ids of the patterns in the memory, in id order, a page at a time:
+ * what a follower holds, without the patterns themselves.
+ */
+export interface IdsMessage {
+  readonly type: 'ids';
+  /** The page starts after this id; default: at the first. */
+  readonly after?: string;
+  /** At most this many ids in the reply, so that it fits in a network frame; `more` says to ask again after the last. Default: all of them. */
+  readonly limit?: number;
+  readonly replyTo: ActorRef<IdsReply>;
+}
+
 /** The agent's call at every scored step of the window, learning off: what a vote is taken from. */
 export interface PredictionsMessage extends EpisodeRequest {
   readonly type: 'predictions';
@@ -113,6 +126,7 @@ export type AgentMessage =
   | ImportMessage
   | MaintainMessage
   | ChangesMessage
+  | IdsMessage
   | PredictionsMessage
   | ConfigureMessage
   | MetricsMessage;
@@ -154,6 +168,7 @@ export type ImportReply = AgentReply<{
   /** Ids of `remove` that were in the memory and are deleted. */
   readonly removed: readonly string[];
 }>;
+export type IdsReply = AgentReply<{ readonly ids: readonly string[]; readonly more: boolean }>;
 export type ChangesReply = AgentReply<{
   readonly bundle: Uint8Array;
   readonly count: number;

@@ -108,6 +108,8 @@ export interface PatternMemory {
   has(id: string): boolean;
   /** Every pattern in id order, from one consistent read of the database; embeddings as `get` returns them. */
   iterate(): Generator<Pattern>;
+  /** Every pattern's id in id order, only those after `after` if given, from one consistent read; nothing is decoded. */
+  ids(after?: string): Generator<string>;
   count(): number;
   bytesUsed(): MemoryBytes;
   /** The sequence number of the newest journal event; 0 for a new memory. */
@@ -272,6 +274,15 @@ class LmdbPatternMemory implements PatternMemory {
     const transaction = this.dbs.root.useReadTransaction();
     try {
       yield* scanRange(this.reader, 'patterns', { transaction }, (_key, pattern) => pattern, (p) => p.id);
+    } finally {
+      transaction.done();
+    }
+  }
+
+  *ids(after?: string): Generator<string> {
+    const transaction = this.dbs.root.useReadTransaction();
+    try {
+      for (const id of this.dbs.patterns.getKeys(after === undefined ? { transaction } : { start: after, transaction })) if (id !== after) yield id;
     } finally {
       transaction.done();
     }

@@ -1,8 +1,9 @@
 import { ask, dispatch } from '../actors/ask.js';
 import { stateless } from '../actors/behaviour.js';
 import type { ActorRef } from '../actors/ref.js';
+import type { IdsReply } from '../agents/messages.js';
 import type { CurvePoint } from '../learning/scenarios/curve.js';
-import type { Pattern } from '../memory/pattern.js';
+import { MAX_ID_LENGTH, type Pattern } from '../memory/pattern.js';
 import type { MemberInfo, Node, NodeOptions } from '../net/node.js';
 import { clusterProgress, type ProgressMessage, readProgress } from './cluster-progress.js';
 import { answerOperator, OneAtATime, type OperatorMessage, startClusterParts } from './cluster-node.js';
@@ -60,6 +61,9 @@ export type HierarchyControlMessage = OperatorMessage<ClusterHierarchyStatus>;
 
 export const HIERARCHY_DIRECTORY_PATH = '/hierarchical/directory';
 export const HIERARCHY_CONTROL_PATH = '/hierarchical/control';
+
+/** A page of ids this long fills at most half a megabyte, which fits in a network frame however long the ids are. */
+const IDS_PER_PAGE = Math.floor((512 * 1024) / MAX_ID_LENGTH);
 
 /**
  * The hierarchy across processes: one node hosts the leader, optionally
@@ -210,16 +214,30 @@ export class ClusterHierarchicalDeployment extends SwarmDeployment<'hierarchical
    */
   private async ship(held: readonly Pattern[]): Promise<boolean> {
     const [standby] = this.directories.addresses('standby');
+    // After a restart, a failed shipment or a hand-back, what the standby holds is unknown: it is asked, so that what the leader dropped meanwhile goes too.
+    const shipped = standby === undefined ? undefined : this.shipped.size === 0 ? await this.idsOf(standby) : [...this.shipped.keys()];
     const changed = held.filter((pattern) => this.shipped.get(pattern.id) !== pattern.version);
     const holds = new Set(held.map((pattern) => pattern.id));
-    const gone = [...this.shipped.keys()].filter((id) => !holds.has(id));
-    if (standby === undefined || !(await this.giveInSlices(standby, changed, gone))) {
+    const gone = shipped?.filter((id) => !holds.has(id)) ?? [];
+    if (standby === undefined || shipped === undefined || !(await this.giveInSlices(standby, changed, gone))) {
       this.shipped = new Map();
       return false;
     }
     for (const id of gone) this.shipped.delete(id);
     for (const pattern of changed) this.shipped.set(pattern.id, pattern.version);
     return true;
+  }
+
+  /** Every pattern id `agent` holds, page by page; undefined when it did not answer. */
+  private async idsOf(agent: AgentAddress): Promise<string[] | undefined> {
+    const ids: string[] = [];
+    for (;;) {
+      const after = ids.at(-1);
+      const page = await this.swarm.request(agent, (replyTo: ActorRef<IdsReply>) => ({ type: 'ids', ...(after === undefined ? {} : { after }), limit: IDS_PER_PAGE, replyTo }));
+      if (page?.ok !== true) return undefined;
+      ids.push(...page.ids);
+      if (!page.more) return ids;
+    }
   }
 
   /** Gives `patterns` in slices that each fit a network frame, removing `remove` with the last; true when every slice was taken. */

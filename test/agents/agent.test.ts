@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { agent } from '../../src/agents/agent.js';
 import { encodeBundle } from '../../src/memory/bundle.js';
 import { AgentOptionsError } from '../../src/agents/errors.js';
-import type { AgentMessage, AgentMetrics, EpisodeReply, ExportReply, ImportReply, MaintainReply, PredictReply } from '../../src/agents/messages.js';
+import type { AgentMessage, AgentMetrics, EpisodeReply, ExportReply, IdsReply, ImportReply, MaintainReply, PredictReply } from '../../src/agents/messages.js';
 import { ask, type ActorRef } from '../../src/index.js';
 import { episodeStarts, runEpisode } from '../../src/learning/episode.js';
 import { featureSpace } from '../../src/learning/features.js';
@@ -111,6 +111,31 @@ describe('agent', () => {
     const bad = await ask(mirror, (replyTo: ActorRef<ImportReply>) => ({ type: 'import', bundle: exported.bundle, mode: 'full', remove: [42] as unknown as string[], replyTo }), ASK_MS);
     expect(bad).toMatchObject({ ok: false, error: { code: 'INVALID_OPTION' } });
     expect(patternIds(mirrorMemory)).toEqual(first.imported.filter((id) => !gone.includes(id)).sort());
+  });
+
+  it('lists the ids it holds page by page, in id order, and refuses a bad page', async () => {
+    const rt = fixture.runtime();
+    const memory = await fixture.memory(space);
+    const learner = rt.spawn(rt.root, agent({ id: 'lister', space, memory }), { name: 'lister' });
+    await trainAll(learner, easySeries(space, 5, 800));
+    const all = patternIds(memory);
+    expect(all.length).toBeGreaterThan(10);
+    const idsPage = (after: string | undefined, limit: number | undefined) =>
+      ask(learner, (replyTo: ActorRef<IdsReply>) => ({ type: 'ids', ...(after === undefined ? {} : { after }), ...(limit === undefined ? {} : { limit }), replyTo }), ASK_MS);
+
+    const paged: string[] = [];
+    for (;;) {
+      const page = await idsPage(paged.at(-1), 7);
+      if (!page.ok) throw new Error(page.error.message);
+      expect(page.ids.length).toBeLessThanOrEqual(7);
+      paged.push(...page.ids);
+      if (!page.more) break;
+    }
+    expect(paged).toEqual(all);
+    expect(await idsPage(undefined, undefined)).toEqual({ ok: true, ids: all, more: false });
+    expect(await idsPage(all.at(-1), 5)).toEqual({ ok: true, ids: [], more: false });
+    expect(await idsPage(undefined, 0)).toMatchObject({ ok: false, error: { code: 'INVALID_OPTION' } });
+    expect(await idsPage(7 as unknown as string, 5)).toMatchObject({ ok: false, error: { code: 'INVALID_OPTION' } });
   });
 
   it('imports selectively: only the patterns the selection matches', async () => {

@@ -124,6 +124,15 @@ describe('pattern store', () => {
       expect(memory.count()).toBe(2);
     });
 
+    it('lists ids in id order without decoding, after a given id when asked', async () => {
+      const memory = await fixture.open();
+      await memory.upsertMany(['d', 'b', 'a', 'c'].map((id) => input(id)));
+      expect([...memory.ids()]).toEqual(['a', 'b', 'c', 'd']);
+      expect([...memory.ids('b')]).toEqual(['c', 'd']);
+      expect([...memory.ids('bb')]).toEqual(['c', 'd']);
+      expect([...memory.ids('d')]).toEqual([]);
+    });
+
     it('returns exactly the pattern it wrote, with the memory defaults filled in', async () => {
       const clock = manualClock();
       const memory = await fixture.open({ clock: clock.now });

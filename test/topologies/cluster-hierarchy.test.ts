@@ -6,6 +6,8 @@ import type { DeploymentEvent } from '../../src/topologies/events.js';
 import { generateCertificate, type NodeCertificate } from '../../src/net/certificate.js';
 import { ClusterHierarchicalDeployment, type HierarchyNodeRole } from '../../src/topologies/cluster-hierarchy.js';
 import { hierarchicalSchema } from '../../src/topologies/config.js';
+import { featureSpace } from '../../src/learning/features.js';
+import { openPatternMemory } from '../../src/memory/store.js';
 
 const SECRET = 'cluster-hierarchy-test-secret-0123456789';
 const config = hierarchicalSchema.parse({
@@ -124,6 +126,33 @@ describe('cluster hierarchy', () => {
     await workers.run({ episodes: 1 });
     await again.run({ episodes: 1 });
     expect(aggregated[1]).toBeGreaterThan(0);
+  }, 120_000);
+
+  it('a restarted leader ships its standby a whole mirror: what the leader dropped meanwhile leaves the standby too', async () => {
+    const { dir, leader, standby, workers } = await hierarchy();
+    await workers.run({ episodes: 2 });
+    await leader.run({ episodes: 1 });
+    const mirrored = own(await standby.patternIds(), 'standby');
+    expect(mirrored).toEqual(own(await leader.patternIds(), 'leader'));
+    const port = leader.node.address!.port;
+    await leader.stop();
+    started.splice(started.indexOf(leader), 1);
+    // What the leader dropped while its standby was not told, as when it merged patterns away and crashed before shipping.
+    const memory = await openPatternMemory({ path: path.join(dir, 'lead', 'agents', 'leader'), dimensions: featureSpace().dimensions, featureSpaceId: featureSpace().id });
+    const dropped = [...memory.iterate()].filter((p) => p.origin.startsWith('w-worker')).slice(0, 3).map((p) => p.id);
+    expect(dropped).toHaveLength(3);
+    for (const id of dropped) await memory.delete(id);
+    await memory.close();
+
+    const again = await startNode('lead', 'leader', 0, path.join(dir, 'lead'), [standby, workers], port);
+    await until(async () => (await again.status()).reachableWorkers === 2, 'workers reachable again');
+    await until(async () => (await standby.status()).members.some((m) => m.node === 'lead' && m.status === 'up'), 'standby sees the leader again');
+    await again.run({ episodes: 1 });
+
+    const leaderIds = own(await again.patternIds(), 'leader');
+    const standbyIds = own(await standby.patternIds(), 'standby');
+    expect(standbyIds).toEqual(leaderIds);
+    expect(dropped.filter((id) => !leaderIds.has(id)).length).toBeGreaterThan(0);
   }, 120_000);
 
   it('the standby takes over while cut off from the leader, and hands back what it learnt once healed', async () => {
