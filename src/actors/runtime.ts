@@ -100,14 +100,19 @@ class Guardian implements Supervisor, MessageTarget {
 }
 
 class PathTarget implements MessageTarget {
+  /** Split once: a path ref resolves at every delivery, and a node delivers every message from a peer through one. */
+  private readonly names: readonly string[];
+
   constructor(
     readonly system: System,
     readonly path: string,
-    private readonly resolve: (path: string) => ActorCell | undefined,
-  ) {}
+    private readonly resolve: (names: readonly string[]) => ActorCell | undefined,
+  ) {
+    this.names = path.split('/');
+  }
 
   deliver(message: unknown): void {
-    const cell = this.resolve(this.path);
+    const cell = this.resolve(this.names);
     if (cell) cell.deliver(message);
     else this.system.deadLetter(this.path, message, 'unknown');
   }
@@ -215,7 +220,7 @@ class ActorRuntime implements Runtime {
   }
 
   refFor<Msg>(path: string): ActorRef<Msg> {
-    return new LocalRef<Msg>(new PathTarget(this.system, path, (p) => this.resolve(p)), path.split('/').pop() ?? path);
+    return new LocalRef<Msg>(new PathTarget(this.system, path, (names) => this.resolveNames(names)), path.split('/').pop() ?? path);
   }
 
   externalRef<Msg>(path: string, deliver: (message: unknown, deadLetter: (reason: DeadLetterReason) => void) => void): ActorRef<Msg> {
@@ -245,9 +250,13 @@ class ActorRuntime implements Runtime {
   }
 
   private resolve(path: string): ActorCell | undefined {
+    return this.resolveNames(path.split('/'));
+  }
+
+  private resolveNames(names: readonly string[]): ActorCell | undefined {
     let children: ReadonlyMap<string, ActorCell> = this.guardian.children;
     let cell: ActorCell | undefined;
-    for (const name of path.split('/')) {
+    for (const name of names) {
       if (name === '') continue;
       cell = children.get(name);
       if (!cell) return undefined;

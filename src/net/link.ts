@@ -259,6 +259,8 @@ export class PeerLink {
 
   private async pumpOn(attachment: Attachment): Promise<void> {
     try {
+      // Messages sent in one turn (a burst of dispatches) go as full batches, and encoding waits until the burst is over.
+      await Promise.resolve();
       while (this.attached === attachment && this.cursor < this.outbox.length) {
         // Messages that queued up go as one frame; a batch too large for a frame goes one message at a time.
         const batch = this.outbox.slice(this.cursor, this.cursor + (this.oversizeAt === this.cursor ? 1 : MAX_BATCH));

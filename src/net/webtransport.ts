@@ -28,6 +28,15 @@ import type {
  *   `initialSessionFlowControlWindow` is raised;
  * - `secret` is required even for HTTP/2;
  * - a client `WebTransport` needs `forceReliable: true` for HTTP/2;
+ * - the library leaves its HTTP/2 connections at the protocol's 64 KiB
+ *   windows: a receiver busy decoding for a millisecond sends no
+ *   WINDOW_UPDATE, so its sender stalls, and one-way traffic ran at half
+ *   speed with both processes idle half the time. The windows are raised
+ *   on every connection (`widenWindows`): the library reads every HTTP/2
+ *   stream at once anyway, so what bounds memory is its WebTransport-level
+ *   flow control;
+ * - that flow control bounds nothing unless the readable's queue is kept
+ *   bounded by hand (`boundReadQueue`);
  * - importing the library prints "Problem loading http3-quiche transport"
  *   traces when the native transport is absent: they are filtered out here
  *   while the library loads, and replaced by one warning to the given logger.
@@ -37,6 +46,12 @@ const NATIVE_TRANSPORT = '@fails-components/webtransport-transport-http3-quiche'
 const SESSION_PATH = '/swarmbank';
 /** Raised from the library's 16 KiB, under which HTTP/2 sessions stall. */
 const SESSION_WINDOW_BYTES = 15 * 1024 * 1024;
+/** HTTP/2 window per stream, on both ends of a connection: tens of milliseconds of traffic, so a receiver busy decoding does not stall its sender. */
+const HTTP2_STREAM_WINDOW_BYTES = 4 * 1024 * 1024;
+/** HTTP/2 window for the whole connection (every session's stream shares it). */
+const HTTP2_CONNECTION_WINDOW_BYTES = 2 * HTTP2_STREAM_WINDOW_BYTES;
+/** Bytes a stream's readable may queue unread before the library is told to stop reading (see boundReadQueue). */
+const READ_QUEUE_BYTES = 1024 * 1024;
 const DETECT_TIMEOUT_MS = 2_000;
 const READY_TIMEOUT_MS = 10_000;
 /** Close code for a session whose peer sent a bad frame. */
@@ -45,6 +60,14 @@ export const CLOSE_BAD_FRAME = 4400;
 interface WtBidirectionalStream {
   readonly readable: ReadableStream<Uint8Array>;
   readonly writable: WritableStream<Uint8Array>;
+}
+
+/** The library's own object behind a stream (its `HttpWTStream`); see boundReadQueue. */
+interface WtStreamObject {
+  readonly readable?: ReadableStream<Uint8Array>;
+  readonly objint?: { stopReading?(): void };
+  readonly readableController?: { readonly desiredSize: number | null };
+  commitReadBuffer?(buffer: unknown): { stopReading?: boolean };
 }
 
 interface WtSession {
@@ -222,6 +245,7 @@ export function webTransport(options: WebTransportOptions = {}): Transport {
       }
       // An unobserved rejection here would be reported as unhandled.
       wt.closed.catch(() => undefined);
+      if (!http3) widenClientWindows(wt);
       try {
         await withTimeout(wt.ready, connectOptions.timeoutMs ?? READY_TIMEOUT_MS, 'session did not become ready');
       } catch (cause) {
@@ -235,7 +259,7 @@ export function webTransport(options: WebTransportOptions = {}): Transport {
         protocol: http3 ? 'webtransport' : 'webtransport-http2',
         target: url,
       };
-      return wrapSession(wt, peer, channelOptions);
+      return wrapSession(wt, peer, channelOptions, !http3);
     },
   };
 }
@@ -270,7 +294,7 @@ function serverListener(
           safeClose(wt, { closeCode: 0, reason: 'not ready' });
           continue;
         }
-        const session = wrapSession(wt, serverPeer(wt, protocol), channelOptions);
+        const session = wrapSession(wt, serverPeer(wt, protocol), channelOptions, protocol !== 'webtransport-http3');
         live.add(session);
         void session.closed.then(() => live.delete(session));
         yield session;
@@ -301,9 +325,39 @@ function serverListener(
 }
 
 interface Http2Connection {
+  readonly connecting?: boolean;
+  readonly destroyed: boolean;
+  settings(settings: { readonly initialWindowSize: number }): void;
+  setLocalWindowSize(bytes: number): void;
   close(): void;
   destroy(): void;
-  once(event: 'close', listener: () => void): void;
+  once(event: 'close' | 'connect', listener: () => void): void;
+}
+
+/**
+ * Raises an HTTP/2 connection's windows: the stream window by a SETTINGS
+ * frame (it applies to the streams already open too), the connection's by
+ * a WINDOW_UPDATE, once the connection is up.
+ */
+function widenWindows(connection: Http2Connection): void {
+  const widen = () => {
+    if (connection.destroyed) return;
+    try {
+      connection.settings({ initialWindowSize: HTTP2_STREAM_WINDOW_BYTES });
+      connection.setLocalWindowSize(HTTP2_CONNECTION_WINDOW_BYTES);
+    } catch {
+      // Closed meanwhile: nothing left to widen.
+    }
+  };
+  if (connection.connecting === true) connection.once('connect', widen);
+  else widen();
+}
+
+/** The client's HTTP/2 connection, found inside the library (created as the WebTransport is constructed). */
+function widenClientWindows(wt: WtSession): void {
+  const connection = (wt as unknown as { sessionint?: { parentobj?: { transportInt?: { clientInt?: Http2Connection } } } }).sessionint
+    ?.parentobj?.transportInt?.clientInt;
+  if (connection !== undefined) widenWindows(connection);
 }
 
 /** How long a closing listener lets a peer's HTTP/2 connection finish what it was sending before destroying it. */
@@ -314,8 +368,9 @@ const CONNECTION_GRACE_MS = 1_000;
  * HTTP/2 connections peers hold open (its own TODO says so), and each keeps a
  * 1 s ping interval: a stopped listener would keep the process alive for as
  * long as any peer stays connected. So the connections are tracked on the
- * library's inner `http2` server, and closed (then destroyed) on close. Returns the
- * destroyer (a no-op where the inner server is not found, e.g. HTTP/3).
+ * library's inner `http2` server, and closed (then destroyed) on close; their
+ * windows are widened as they come. Returns the destroyer (a no-op where the
+ * inner server is not found, e.g. HTTP/3).
  */
 function trackConnections(server: WtServer): () => void {
   const inner = (server as unknown as { transportInt?: { serverInt?: { on(event: 'session', listener: (session: Http2Connection) => void): void } } }).transportInt?.serverInt;
@@ -323,6 +378,7 @@ function trackConnections(server: WtServer): () => void {
   const connections = new Set<Http2Connection>();
   inner.on('session', (connection) => {
     connections.add(connection);
+    widenWindows(connection);
     connection.once('close', () => connections.delete(connection));
   });
   return () => {
@@ -349,7 +405,7 @@ function serverPeer(wt: WtSession, protocol: string): PeerIdentity {
   };
 }
 
-function wrapSession(wt: WtSession, peer: PeerIdentity, channelOptions: ChannelOptions): TransportSession {
+function wrapSession(wt: WtSession, peer: PeerIdentity, channelOptions: ChannelOptions, http2: boolean): TransportSession {
   let isClosed = false;
   let closeRequested = false;
   const closed: Promise<SessionCloseInfo> = wt.closed.then(
@@ -394,6 +450,7 @@ function wrapSession(wt: WtSession, peer: PeerIdentity, channelOptions: ChannelO
   };
 
   function channelOf(stream: WtBidirectionalStream): FrameChannel {
+    if (http2) boundReadQueue(wt, stream);
     return streamChannel(stream, {
       ...channelOptions,
       onFrameError: (error) => session.close({ code: CLOSE_BAD_FRAME, reason: error.code }),
@@ -401,6 +458,39 @@ function wrapSession(wt: WtSession, peer: PeerIdentity, channelOptions: ChannelO
   }
 
   return session;
+}
+
+/**
+ * The library's HTTP/2 streams move every byte that arrives into their
+ * readable's queue, and count it as consumed for flow control, whether or not
+ * anyone reads: its check on the queue's size runs only while a read is
+ * waiting. A peer that stopped reading, or never started, would never slow
+ * its sender, and the queue would grow without bound. The library's own end
+ * of the stream (its `objint`) can stop reading, and the readable's next pull
+ * starts it again: so it is stopped until the first read, and whenever the
+ * queue holds more than READ_QUEUE_BYTES; what arrives meanwhile waits
+ * unacknowledged, and the peer's flow control window bounds it. Outgoing
+ * streams reach the caller as bare {readable, writable}: their object is
+ * found among the session's streams. Nothing is done where the library is
+ * not laid out so.
+ */
+function boundReadQueue(wt: WtSession, stream: WtBidirectionalStream): void {
+  let own = stream as WtStreamObject;
+  if (own.objint === undefined) {
+    const internals = wt as unknown as { sessionint?: { streamObjs?: Iterable<WtStreamObject> }; streamObjs?: Iterable<WtStreamObject> };
+    own = [...((internals.sessionint ?? internals).streamObjs ?? [])].find((candidate) => candidate.readable === stream.readable) ?? own;
+  }
+  const transport = own.objint;
+  const commit = own.commitReadBuffer;
+  if (typeof transport?.stopReading !== 'function' || typeof commit !== 'function') return;
+  transport.stopReading();
+  // The library stops reading when a commit says so.
+  own.commitReadBuffer = function (this: WtStreamObject, buffer: unknown) {
+    const result = commit.call(this, buffer);
+    const room = own.readableController?.desiredSize;
+    if (typeof room === 'number' && room < -READ_QUEUE_BYTES) result.stopReading = true;
+    return result;
+  };
 }
 
 function safeClose(wt: WtSession, info: { closeCode: number; reason: string }): void {

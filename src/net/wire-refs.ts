@@ -157,7 +157,8 @@ function walk(value: unknown, swap: (value: unknown) => unknown): unknown {
   const proto: unknown = Object.getPrototypeOf(value);
   if (proto !== Object.prototype && proto !== null) return value;
   let copy: Record<string, unknown> | undefined;
-  for (const key of Object.keys(value)) {
+  // for-in rather than Object.keys, which builds an array per object of every message; the prototype checked above has no enumerable keys of its own.
+  for (const key in value) {
     const item = (value as Record<string, unknown>)[key];
     const next = walk(item, swap);
     if (next !== item) (copy ??= { ...(value as Record<string, unknown>) })[key] = next;

@@ -79,6 +79,22 @@ async function roundTrip(channel: FrameChannel, messages: unknown[]): Promise<un
   return reading;
 }
 
+/** Whether `session` gets SETTINGS with an initial window above `bytes` within 3 s. */
+async function settingsAbove(session: http2.Http2Session, bytes: number): Promise<boolean> {
+  const above = () => (session.remoteSettings.initialWindowSize ?? 0) > bytes;
+  if (above()) return true;
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(false), 3_000);
+    const check = () => {
+      if (!above()) return;
+      clearTimeout(timer);
+      session.off('remoteSettings', check);
+      resolve(true);
+    };
+    session.on('remoteSettings', check);
+  });
+}
+
 describe('webtransport', () => {
   it('echoes frames over a real session on 127.0.0.1', async () => {
     const { url, listener } = await echoServer();
@@ -161,6 +177,75 @@ describe('webtransport', () => {
     client.destroy();
     expect(outcome).toBe('closed');
   });
+
+  it('raises the HTTP/2 windows above 64 KiB on both ends, so a busy receiver does not stall its sender', async () => {
+    const listener = await webTransport({ certificate, preferHttp3: false }).listen('127.0.0.1', 0);
+    listeners.push(listener);
+    const client = http2.connect(`https://127.0.0.1:${listener.address.port}`, { rejectUnauthorized: false });
+    client.on('error', () => undefined);
+    try {
+      // The listener's first SETTINGS are the library's; ours follow.
+      const widened = await settingsAbove(client, 65_535);
+      expect(widened).toBe(true);
+    } finally {
+      client.destroy();
+    }
+
+    // A plain HTTP/2 server sees what the WebTransport client asks for; the session itself never comes up.
+    const server = http2.createSecureServer({ cert: certificate.certPem, key: certificate.keyPem, settings: { enableConnectProtocol: true } });
+    const served: http2.ServerHttp2Session[] = [];
+    server.on('session', (session) => served.push(session));
+    const seen = new Promise<boolean>((resolve) => server.once('session', (session) => void settingsAbove(session, 65_535).then(resolve)));
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const { port } = server.address() as { port: number };
+    try {
+      const attempt = webTransport({ preferHttp3: false })
+        .connect(`https://127.0.0.1:${port}/swarmbank`, { serverCertificateHashes: [certificate.hash], timeoutMs: 2_000 })
+        .catch(() => undefined);
+      expect(await seen).toBe(true);
+      await attempt;
+    } finally {
+      server.close();
+      for (const session of served) session.destroy();
+    }
+  });
+
+  it('makes a sender wait while its peer does not read, with the bytes in between bounded, and delivers all once it reads', async () => {
+    const listener = await webTransport({ certificate, preferHttp3: false }).listen('127.0.0.1', 0);
+    listeners.push(listener);
+    const incoming: FrameChannel[] = [];
+    void (async () => {
+      for await (const session of listener.sessions()) {
+        void (async () => {
+          for await (const channel of session.incomingChannels()) incoming.push(channel);
+        })();
+      }
+    })();
+    const session = await connect(`https://127.0.0.1:${listener.address.port}/swarmbank`, certificate.hash);
+    const channel = await session.openChannel();
+    const body = 'x'.repeat(1_000);
+    const total = 40_000; // About 40 MiB: far more than every window and queue between the two.
+    let sent = 0;
+    const sending = (async () => {
+      while (sent < total) await channel.send({ i: sent++, body });
+      await channel.flush();
+    })();
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    // The sender's queue (1 MiB), the readable's bound (1 MiB) and the flow control windows (at most 15 MiB), nothing like 40 MiB.
+    expect(sent).toBeLessThan(16_000);
+    const stalledAt = sent;
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(sent).toBe(stalledAt);
+
+    const received: number[] = [];
+    for await (const message of incoming[0]!.messages()) {
+      received.push((message as { i: number }).i);
+      if (received.length === total) break;
+    }
+    await sending;
+    expect(received).toEqual(Array.from({ length: total }, (_, i) => i));
+  }, 30_000);
 
   it('pins a hash given as a view into a larger buffer (as one decoded from a message arrives)', async () => {
     const { url } = await echoServer();
