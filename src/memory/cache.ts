@@ -16,7 +16,7 @@ export interface StagedChanges {
  * The cache holds the committed memory as of journal position `seq`
  * (absent ids are simply unknown). This process's own writes are staged
  * while their transaction is in flight, so later transactions in the same
- * LMDB batch see them, and enter the cache once LMDB reports the commit.
+ * LMDB batch see them, and reads see them once LMDB reports the commit.
  * Writes from other processes are detected by the journal position moving
  * past what this process accounts for: inside a write transaction, which
  * holds the write lock, by comparing the position the transaction sees;
@@ -27,10 +27,20 @@ export interface StagedChanges {
  *
  * Entries are private copies whose embeddings live in an arena (below);
  * nothing stored here is handed to a caller.
+ *
+ * Copying a transaction's patterns into the cache need not wait for the
+ * commit, so it runs as soon as lmdb has run the transaction's callback,
+ * in a microtask, while lmdb's own thread (resumed before microtasks run)
+ * commits and syncs: waiting for the report would leave the main thread
+ * idle during the sync and add the copies, about a tenth of a batch's
+ * time at 64 dimensions, after it. The copies sit in `entries` ahead of
+ * their commit, so reads outside write transactions look past them
+ * (`committed`) until the commit is reported; a failed commit clears the
+ * whole cache.
  */
 export class PatternCache {
   private readonly entries = new Map<string, Pattern>();
-  private staged: StagedChanges[] = [];
+  private staged: Staging[] = [];
   private checkedThisTurn = false;
   private readonly arena = new EmbeddingPool(ARENA_SLAB_BYTES);
 
@@ -56,6 +66,7 @@ export class PatternCache {
 
   /** A committed pattern, for reads outside a write transaction. */
   committed(id: string): Pattern | undefined {
+    if (this.staged.length > 0 && this.appliedAhead(id)) return undefined;
     return this.entries.get(id);
   }
 
@@ -65,7 +76,7 @@ export class PatternCache {
    * older snapshot may predate a write the cache already forgot.
    */
   rememberRead(readSeq: number, pattern: Pattern): void {
-    if (readSeq >= this.seq && readSeq <= this.known()) this.insert(pattern.id, pattern);
+    if (readSeq >= this.seq && readSeq <= this.known() && !this.appliedAhead(pattern.id)) this.insert(pattern.id, pattern);
   }
 
   /** At the start of a write transaction, given the journal position it sees. */
@@ -76,7 +87,7 @@ export class PatternCache {
   /** Inside a write transaction: a pattern, null if staged as removed, undefined if unknown. */
   lookup(id: string): Pattern | null | undefined {
     for (let i = this.staged.length - 1; i >= 0; i--) {
-      const change = (this.staged[i] as StagedChanges).patterns.get(id);
+      const change = (this.staged[i] as Staging).changes.patterns.get(id);
       if (change !== undefined) return change;
     }
     return this.entries.get(id);
@@ -91,20 +102,21 @@ export class PatternCache {
     this.insert(pattern.id, pattern);
   }
 
+  /** At the end of a write transaction's callback; see the class comment for what happens next. */
   stage(changes: StagedChanges): void {
-    this.staged.push(changes);
+    const staging: Staging = { changes, applied: false };
+    this.staged.push(staging);
+    queueMicrotask(() => this.applyAhead(staging));
   }
 
   /** The transaction of `changes` committed. */
   settle(changes: StagedChanges): void {
-    const index = this.staged.indexOf(changes);
+    const index = this.staged.findIndex((staging) => staging.changes === changes);
+    const applied = index >= 0 && (this.staged[index] as Staging).applied;
     if (index >= 0) this.staged.splice(index, 1);
     if (changes.to <= this.seq) return;
     if (changes.from !== this.seq + 1) this.entries.clear();
-    for (const [id, pattern] of changes.patterns) {
-      if (pattern === null) this.entries.delete(id);
-      else this.insert(id, this.privateCopy(pattern));
-    }
+    if (!applied) this.apply(changes);
     this.seq = changes.to;
   }
 
@@ -115,13 +127,34 @@ export class PatternCache {
 
   /** The newest journal position this process accounts for: the cache plus its own writes in flight. */
   private known(): number {
-    return this.staged.at(-1)?.to ?? this.seq;
+    return this.staged.at(-1)?.changes.to ?? this.seq;
   }
 
   private reset(seq: number): void {
     this.entries.clear();
     this.staged = [];
     this.seq = seq;
+  }
+
+  /** Unless the cache was reset since the transaction staged its changes, which dropped them. */
+  private applyAhead(staging: Staging): void {
+    if (!this.staged.includes(staging)) return;
+    this.apply(staging.changes);
+    staging.applied = true;
+  }
+
+  private apply(changes: StagedChanges): void {
+    if (this.limit === 0) return;
+    for (const [id, pattern] of changes.patterns) {
+      if (pattern === null) this.entries.delete(id);
+      else this.insert(id, this.privateCopy(pattern));
+    }
+  }
+
+  /** Whether `id`'s entry, or its absence, is a change still committing. */
+  private appliedAhead(id: string): boolean {
+    for (const staging of this.staged) if (staging.applied && staging.changes.patterns.has(id)) return true;
+    return false;
   }
 
   private privateCopy(p: Pattern): Pattern {
@@ -143,6 +176,13 @@ export class PatternCache {
       this.entries.delete(oldest);
     }
   }
+}
+
+/** A write transaction's changes, from the end of its callback until its commit is reported. */
+interface Staging {
+  readonly changes: StagedChanges;
+  /** Whether `entries` holds them already. */
+  applied: boolean;
 }
 
 /**

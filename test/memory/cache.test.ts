@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { input, useMemoryFixture } from './support.js';
+import { PatternCache } from '../../src/memory/cache.js';
+import type { Pattern } from '../../src/memory/pattern.js';
+import { DIMENSIONS, FEATURE_SPACE, input, useMemoryFixture } from './support.js';
 
 const nextTurn = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 1));
 
@@ -59,5 +61,63 @@ describe('pattern read cache', () => {
     const [written] = await memory.upsertMany([input('a'), input('b')]);
     expect(memory.get('a')).toEqual(written);
     await expect(fixture.open({ cacheSize: -1 })).rejects.toMatchObject({ code: 'MEMORY_OPTIONS', option: 'cacheSize' });
+  });
+});
+
+describe('pattern read cache, while a write commits', () => {
+  const expectations = { dimensions: DIMENSIONS, featureSpaceId: FEATURE_SPACE };
+  const stored = (id: string, version: number): Pattern => ({
+    ...input(id, { confidence: version / 10 }),
+    featureSpaceId: FEATURE_SPACE,
+    tags: ['bullish_reversal'],
+    version,
+    consolidated: false,
+    plasticity: 1,
+    createdAt: 1,
+    updatedAt: 1,
+  });
+
+  it('copies a staged write in ahead of its commit but shows it to reads only once the commit is reported', async () => {
+    const cache = new PatternCache(10, 0, expectations);
+    cache.rememberRead(0, stored('a', 1));
+    cache.beginWrite(0);
+    const written = stored('a', 2);
+    const changes = { from: 1, to: 2, patterns: new Map<string, Pattern | null>([['a', written], ['b', null]]) };
+    cache.stage(changes);
+    await Promise.resolve();
+
+    expect(cache.lookup('a')).toBe(written);
+    expect(cache.lookup('b')).toBeNull();
+    expect(cache.committed('a')).toBeUndefined();
+    cache.rememberRead(0, stored('a', 1));
+    expect(cache.committed('a')).toBeUndefined();
+
+    cache.settle(changes);
+    expect(cache.committed('a')).toEqual(written);
+    expect(cache.committed('a')).not.toBe(written);
+    expect(cache.committed('a')?.embedding).not.toBe(written.embedding);
+    expect(cache.committed('b')).toBeUndefined();
+  });
+
+  it('drops copies made ahead of a commit that fails', async () => {
+    const cache = new PatternCache(10, 0, expectations);
+    cache.beginWrite(0);
+    cache.stage({ from: 1, to: 1, patterns: new Map([['a', stored('a', 1)]]) });
+    await Promise.resolve();
+    cache.clear();
+    cache.beginWrite(0);
+    expect(cache.lookup('a')).toBeUndefined();
+  });
+
+  it('makes the copies when the commit is reported if the cache was reset before it could', async () => {
+    const cache = new PatternCache(10, 0, expectations);
+    cache.beginWrite(0);
+    const changes = { from: 1, to: 1, patterns: new Map([['a', stored('a', 1)]]) };
+    cache.stage(changes);
+    cache.clear();
+    await Promise.resolve();
+    expect(cache.committed('a')).toBeUndefined();
+    cache.settle(changes);
+    expect(cache.committed('a')).toEqual(stored('a', 1));
   });
 });

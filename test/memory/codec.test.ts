@@ -44,6 +44,32 @@ describe('pattern codec', () => {
     );
   });
 
+  it('writes msgpackr\'s bytes for texts at every string header boundary, ASCII or not to the last character', () => {
+    const base: Pattern = {
+      id: 'a',
+      embedding: Float32Array.of(0.5, -1),
+      outcome: 'up',
+      confidence: 0.5,
+      support: 3,
+      successes: 2,
+      version: 1,
+      origin: 'agent-1',
+      featureSpaceId: 'fs',
+      tags: [],
+      consolidated: false,
+      plasticity: 1,
+      createdAt: 1,
+      updatedAt: 2,
+    };
+    for (const length of [1, 31, 32, 255, 256]) {
+      for (const last of ['x', 'é', '€', '😀']) {
+        const value = 'a'.repeat(length - 1) + last;
+        const p = { ...base, id: value, origin: value, tags: [value, 'b'], condition: value };
+        expect(Buffer.from(encodePattern(p)).equals(Buffer.from(pack(toStored(p)))), `${length} ending ${last}`).toBe(true);
+      }
+    }
+  });
+
   it('decodes what it encodes (fast-check seed 37)', () => {
     const valid = pattern.map((p) => ({
       ...p,

@@ -72,6 +72,20 @@ describe('pattern validation', () => {
     expect(fieldOf({ ...valid(), ...change })).toBe(field);
   });
 
+  it('finds a non-finite value at any index, whatever the number of dimensions', () => {
+    for (let dimensions = 1; dimensions <= 9; dimensions++) {
+      const expectation = { dimensions, featureSpaceId: FEATURE_SPACE };
+      expect(() => validatePattern({ ...valid(), embedding: new Float32Array(dimensions).fill(-0.5) }, expectation)).not.toThrow();
+      for (let index = 0; index < dimensions; index++) {
+        for (const bad of [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY]) {
+          const embedding = new Float32Array(dimensions).fill(0.5);
+          embedding[index] = bad;
+          expect(() => validatePattern({ ...valid(), embedding }, expectation)).toThrow(`non-finite value at index ${index}`);
+        }
+      }
+    }
+  });
+
   it('names the first bad field in declaration order', () => {
     expect(fieldOf({ ...valid(), confidence: 7, plasticity: -1, embedding: new Float32Array(3) })).toBe('embedding');
   });

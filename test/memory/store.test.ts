@@ -164,6 +164,25 @@ describe('pattern store', () => {
       expect((await memory.upsert(input('a'))).version).toBe(5);
     });
 
+    it('versions a batch as one upsert at a time would, whether its ids are new, stored, repeated, out of order or just removed', async () => {
+      const clock = manualClock();
+      const dir = fixture.dir();
+      let memory = await fixture.open({ path: dir, clock: clock.now });
+      await memory.upsertMany([input('b'), input('d'), input('z')]);
+      const removed = memory.delete('z');
+      const batch = memory.upsertMany(['z', 'e', 'f', 'b', 'c', 'c', 'a', 'd'].map((id) => input(id)));
+      expect(await removed).toBe(true);
+      expect((await batch).map((p) => `${p.id}${p.version}`)).toEqual(['z1', 'e1', 'f1', 'b2', 'c1', 'c2', 'a1', 'd2']);
+      await memory.close();
+
+      // Reopened, the cache knows nothing: stored ids are found by LMDB refusing to insert them.
+      memory = await fixture.open({ path: dir, clock: clock.now });
+      const again = await memory.upsertMany(['zz', 'b', 'h', 'a', 'zz'].map((id) => input(id)));
+      expect(again.map((p) => `${p.id}${p.version}`)).toEqual(['zz1', 'b3', 'h1', 'a2', 'zz2']);
+      expect(memory.count()).toBe(9);
+      expect(memory.checkIntegrity()).toMatchObject({ ok: true });
+    });
+
     it('keeps consolidation and plasticity across upserts that do not set them', async () => {
       const memory = await fixture.open();
       await memory.upsert(input('a'));
