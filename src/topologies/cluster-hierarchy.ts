@@ -235,6 +235,8 @@ export class ClusterHierarchicalDeployment extends SwarmDeployment<'hierarchical
       const after = ids.at(-1);
       const page = await this.swarm.request(agent, (replyTo: ActorRef<IdsReply>) => ({ type: 'ids', ...(after === undefined ? {} : { after }), limit: IDS_PER_PAGE, replyTo }));
       if (page?.ok !== true) return undefined;
+      // A page that does not move past the last ends it too: a faulty peer saying "more" forever must not keep the leader asking.
+      if (page.ids.length === 0 || page.ids.at(-1) === after) return ids;
       ids.push(...page.ids);
       if (!page.more) return ids;
     }
