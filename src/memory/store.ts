@@ -794,7 +794,12 @@ class WriteScope implements PatternState {
 }
 
 const INSERT = { noOverwrite: true } as const;
-const APPEND = { noOverwrite: true, append: true } as const;
+/**
+ * MDB_APPEND alone never overwrites: LMDB refuses any key not past the
+ * last one (MDB_KEYEXIST, a false put). Adding noOverwrite would cost a
+ * lookup per put, as lmdb-js checks it with a get of its own first.
+ */
+const APPEND = { append: true } as const;
 
 /** Inside a write transaction: whether the put happened (lmdb's typings say void). */
 function putIfNew<K extends Key>(db: Database<Uint8Array, K>, key: K, bytes: Uint8Array, append: boolean): boolean {
