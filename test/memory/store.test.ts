@@ -183,6 +183,20 @@ describe('pattern store', () => {
       expect(memory.checkIntegrity()).toMatchObject({ ok: true });
     });
 
+    it('updates the last stored pattern when a batch starts with its id, never appending over it', async () => {
+      const dir = fixture.dir();
+      let memory = await fixture.open({ path: dir });
+      await memory.upsertMany([input('a'), input('b')]);
+      expect((await memory.upsertMany([input('b', { confidence: 0.7 })])).map((p) => p.version)).toEqual([2]);
+      await memory.close();
+
+      memory = await fixture.open({ path: dir });
+      expect((await memory.upsertMany([input('b', { confidence: 0.9 }), input('c')])).map((p) => `${p.id}${p.version}`)).toEqual(['b3', 'c1']);
+      expect(memory.count()).toBe(3);
+      expect(memory.get('b')).toMatchObject({ version: 3, confidence: 0.9 });
+      expect(memory.checkIntegrity()).toMatchObject({ ok: true });
+    });
+
     it('keeps consolidation and plasticity across upserts that do not set them', async () => {
       const memory = await fixture.open();
       await memory.upsert(input('a'));
