@@ -12,6 +12,7 @@ type Suite = (args: readonly string[]) => Promise<void>;
 const SUITES: Readonly<Record<string, readonly string[]>> = {
   actors: ['./actors.ts'],
   memory: ['./memory-store.ts', './memory-search.ts', './memory-reopen.ts'],
+  'memory-store': ['./memory-store.ts'],
   learning: ['./learning.ts'],
   topologies: ['./topologies.ts'],
   net: ['./net.ts', './net-sync.ts'],

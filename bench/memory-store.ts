@@ -86,7 +86,7 @@ const SYNCHRONOUS_NAMES = ['OFF', 'NORMAL', 'FULL', 'EXTRA'];
 export async function run(args: readonly string[] = []): Promise<void> {
   const quick = args.includes('--quick');
   const count = quick ? 20_000 : 100_000;
-  const repetitions = 3;
+  const repetitions = roundsOf(args);
   const reads = quick ? 100_000 : 300_000;
   const started = performance.now();
   console.log(
@@ -118,6 +118,13 @@ export async function run(args: readonly string[] = []): Promise<void> {
     console.log(
       `      swarmbank / sqlite: upserts ×${(ours.upserts / sqlite.upserts).toFixed(2)}, gets ×${(ours.gets / sqlite.gets).toFixed(2)}, gets into ×${((ours.getsInto ?? 0) / sqlite.gets).toFixed(2)}, cold gets ×${((ours.coldGets ?? 0) / sqlite.gets).toFixed(2)}; upserts vs sqlite full ×${(ours.upserts / medians['better-sqlite3 full'].upserts).toFixed(2)}`,
     );
+    // Each round measures every system back to back, so its own ratio is spared the drift of a shared machine between rounds.
+    for (const baseline of ['better-sqlite3', 'better-sqlite3 full'] as const) {
+      const ratios = runs.swarmbank.map((r, round) => r.upserts / (runs[baseline][round] as Throughput).upserts);
+      console.log(
+        `      upserts / ${baseline} round by round: ${ratios.map((r) => `×${r.toFixed(2)}`).join(' ')}, median ×${median(ratios).toFixed(2)}`,
+      );
+    }
   }
   const settings = [...sqliteSynchronous].map(([system, level]) => `${system}: synchronous=${SYNCHRONOUS_NAMES[level] ?? level}`);
   console.log(`durability: swarmbank and lmdb fsync every commit; ${settings.join(', ')} (WAL mode; NORMAL does not fsync on commit)`);
@@ -338,6 +345,15 @@ function xorshift(seed: number): () => number {
     state ^= state << 5;
     return (state >>> 0) / 4294967296;
   };
+}
+
+/** `--rounds N`: how many rounds each system is measured in; the figures are their medians. Default 3. */
+function roundsOf(args: readonly string[]): number {
+  const at = args.indexOf('--rounds');
+  if (at < 0) return 3;
+  const rounds = Number(args[at + 1]);
+  if (!Number.isSafeInteger(rounds) || rounds < 1) throw new RangeError(`--rounds needs a positive whole number, got ${args[at + 1] ?? 'nothing'}`);
+  return rounds;
 }
 
 function medianOf(runs: readonly Throughput[]): Throughput {
