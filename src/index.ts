@@ -1,5 +1,5 @@
 export { SwarmbankError } from './errors.js';
-export { createRandom, type Random } from './random.js';
+export { createRandom, SeedError, MIN_SEED, MAX_SEED, type Random } from './random.js';
 
 export { createRuntime, type Runtime, type RuntimeOptions } from './actors/runtime.js';
 export { dispatch, ask, type ReplyOf, type ReplyTo } from './actors/ask.js';

@@ -1,5 +1,5 @@
 import { SwarmbankError } from '../errors.js';
-import { createRandom, type Random } from '../random.js';
+import { createRandom, MAX_SEED, MIN_SEED, type Random } from '../random.js';
 import type { ActorContext, Behaviour, PersistentContext } from './behaviour.js';
 import type { Clock, TimerHandle } from './clock.js';
 import type { AnyActorRef } from './ref.js';
@@ -279,6 +279,7 @@ export function withFaults<Msg>(
   rule: Omit<FaultRule, 'path'> & { readonly seed?: number },
 ): Behaviour<Msg> {
   validateRule({ ...rule, path: '/**' });
+  if (rule.seed !== undefined) checkSeed(rule.seed, 'fault seed');
   const random = createRandom(rule.seed ?? 0);
   let count = 0;
   let fired = 0;
@@ -363,8 +364,14 @@ function validateRule(rule: FaultRule): void {
   }
 }
 
+function checkSeed(seed: unknown, what: string): void {
+  if (!(Number.isInteger(seed) && (seed as number) >= MIN_SEED && (seed as number) <= MAX_SEED)) {
+    throw new FaultPlanError(`${what} must be an integer from ${MIN_SEED} to ${MAX_SEED}, got ${String(seed)}`);
+  }
+}
+
 function validatePlan(plan: FaultPlan): void {
-  if (!Number.isSafeInteger(plan.seed)) throw new FaultPlanError(`plan seed must be a safe integer, got ${String(plan.seed)}`);
+  checkSeed(plan.seed, 'plan seed');
   plan.steps.forEach((step, index) => {
     const at = step.at as { afterMs?: unknown; afterMessages?: unknown };
     const valid =

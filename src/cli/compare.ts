@@ -5,7 +5,7 @@ import { SCENARIOS, type ScenarioInputs, type ScenarioName } from '../learning/s
 import type { ScenarioResult } from '../learning/scenarios/result.js';
 import { runScenario } from '../learning/scenarios/run.js';
 import { compare } from '../topologies/compare.js';
-import { safeInteger } from './arguments.js';
+import { seed } from './arguments.js';
 import { table } from './format.js';
 import { comparisonCharts } from './report/charts.js';
 import { reportHtml, reportMarkdown, type ReportData } from './report/document.js';
@@ -48,7 +48,7 @@ export function compareCommand(options: CompareCommandOptions = {}): Command {
   return new Command('compare')
     .description('Run all six topologies and the five learning scenarios on one seeded market and write the comparison report.')
     .option('--out <dir>', 'where the report goes', 'docs/reports')
-    .option('--seed <n>', 'seed of the market and of every random choice', safeInteger, 1)
+    .option('--seed <n>', 'seed of the market and of every random choice', seed, 1)
     .option('--quick', 'fewer episodes and smaller trials: the whole report in a couple of minutes')
     .addHelpText('after', '\nExamples:\n  swarmbank compare --quick\n  swarmbank compare --seed 7 --out /tmp/report')
     .action(async (flags: Flags) => {

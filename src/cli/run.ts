@@ -5,7 +5,7 @@ import { deploy } from '../topologies/deploy.js';
 import type { DeploymentMetrics } from '../topologies/deployment.js';
 import { logDeployment } from '../topologies/logging.js';
 import { exposeDeploymentMetrics } from '../topologies/prometheus.js';
-import { nonNegativeInteger, positiveInteger, safeInteger } from './arguments.js';
+import { nonNegativeInteger, positiveInteger, seed } from './arguments.js';
 import { ConfigFileError, readConfigFile } from './config-file.js';
 import { fixed, percent, sparkline, table } from './format.js';
 import { loadBars } from './data.js';
@@ -47,7 +47,7 @@ export function runCommand(options: RunCommandOptions = {}): Command {
     .argument('<topology>', TOPOLOGIES.join(' | '))
     .option('--agents <n>', 'agents: agentCount, workers.count, initialAgents, or agents per blue/green group', positiveInteger)
     .option('--episodes <n>', 'training episodes', positiveInteger, 30)
-    .option('--seed <n>', 'seed of the market and of every random choice', safeInteger, 1)
+    .option('--seed <n>', 'seed of the market and of every random choice', seed, 1)
     .option('--config <file.json>', 'the deployment config as the reference writes it (its topology must match)')
     .option('--data <sp500|file.csv>', 'learn from real bars instead of the simulator: the S&P 500 daily series, or an OHLCV CSV file')
     .option('--inject <spec>', 'a fault before an episode, repeatable: <crash|stop>:<actor>@episode:<n>', (spec: string, all: Injection[]) => [...all, parseInjection(spec)], [])

@@ -4,7 +4,7 @@ import { EPISODES_KEY, isScenarioName, SCENARIOS, ScenarioConfigError } from '..
 import type { RunSummary, ScenarioResult } from '../learning/scenarios/result.js';
 import { runScenario } from '../learning/scenarios/run.js';
 import type { ScenarioProgress } from '../learning/scenarios/workbench.js';
-import { positiveInteger, safeInteger } from './arguments.js';
+import { positiveInteger, seed } from './arguments.js';
 import { readConfigFile } from './config-file.js';
 import { fixed, percent, signedPercent, sparkline, table } from './format.js';
 
@@ -33,7 +33,7 @@ export function scenarioCommand(options: ScenarioCommandOptions = {}): Command {
   return new Command('scenario')
     .description('Run one of the five learning scenarios on the seeded market simulator and print what was measured beside what the reference claims.')
     .argument('<name>', SCENARIOS.join(' | '))
-    .option('--seed <n>', 'seed of the markets; the same seed gives the same learning curve', safeInteger, 1)
+    .option('--seed <n>', 'seed of the markets; the same seed gives the same learning curve', seed, 1)
     .option('--episodes <n>', `training length: ${SCENARIOS.map((name) => `${EPISODES_KEY[name]} for ${name}`).join(', ')}`, positiveInteger)
     .option('--config <file.json>', 'the scenario config, as in the reference (unknown keys are refused)')
     .option('--data-dir <dir>', 'keep the agents’ pattern memories under this directory (default: a temporary one, removed)')

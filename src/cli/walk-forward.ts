@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import { DEFAULT_TEST_BLOCK, DEFAULT_TRAIN_WINDOW, walkForward, type WalkForwardResult } from '../learning/walk-forward.js';
 import type { AccuracyReport } from '../market/outcomes.js';
-import { nonNegativeNumber, positiveInteger, safeInteger } from './arguments.js';
+import { nonNegativeNumber, positiveInteger, seed } from './arguments.js';
 import { loadBars } from './data.js';
 import { fixed, percent, signedPercent } from './format.js';
 
@@ -32,7 +32,7 @@ export function walkForwardCommand(options: WalkForwardCommandOptions = {}): Com
     .option('--train-window <bars>', 'bars of the rolling training window', positiveInteger, DEFAULT_TRAIN_WINDOW)
     .option('--test-block <bars>', 'bars predicted per block, learning off', positiveInteger, DEFAULT_TEST_BLOCK)
     .option('--cost <bps>', 'trading cost per unit of exposure changed, in basis points', nonNegativeNumber, 0)
-    .option('--seed <n>', 'seed recorded with the result', safeInteger, 1)
+    .option('--seed <n>', 'seed recorded with the result', seed, 1)
     .option('--json', 'print the result object alone, as JSON')
     .addHelpText('after', '\nExamples:\n  swarmbank walk-forward\n  swarmbank walk-forward --data prices.csv --train-window 504 --test-block 21 --cost 5 --json')
     .action(async (flags: Flags) => {

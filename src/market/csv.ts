@@ -27,7 +27,9 @@ const ALIASES: Readonly<Record<string, Column>> = {
 
 const NUMBER = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
 const DATE_ONLY = /^(\d{4})-(\d{2})-(\d{2})$/;
-const DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/;
+const DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?(?:Z|[+-](\d{2}):(\d{2}))$/;
+/** The smallest normal double: an adjusted price below it has lost the precision its returns need. */
+const MIN_NORMAL = 2 ** -1022;
 
 /**
  * Parses an OHLCV CSV into bars, or refuses it whole. Headers are matched
@@ -39,8 +41,9 @@ const DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\
  *
  * When an adjusted close is present, open/high/low/close are multiplied by
  * adjusted ÷ close so returns include dividends and splits; volume is kept as
- * traded. Every row is checked (numbers, field count, increasing dates, the
- * bar invariant of `barProblem`) and all problems are collected before
+ * traded. Every row is checked (numbers, field count, calendar dates and
+ * clock times, increasing dates, the bar invariant of `barProblem` as written
+ * and again once adjusted) and all problems are collected before
  * `CsvFormatError` is thrown, so one run shows everything to fix.
  */
 export function parseOhlcvCsv(text: string, source = 'csv'): OhlcvSeries {
@@ -72,7 +75,13 @@ export function parseOhlcvCsv(text: string, source = 'csv'): OhlcvSeries {
       problems.push({ line, reason: problem });
       continue;
     }
-    bars.push(adjust(row.bar, row.ratio));
+    const bar = adjust(row.bar, row.ratio);
+    const adjustedProblem = row.ratio === 1 ? undefined : adjustmentProblem(bar);
+    if (adjustedProblem !== undefined) {
+      problems.push({ line, reason: `adjusted by adjclose ÷ close = ${row.ratio}: ${adjustedProblem}` });
+      continue;
+    }
+    bars.push(bar);
   }
   if (problems.length > 0) throw new CsvFormatError('CSV_BAD_ROWS', source, problems);
   if (bars.length === 0) throw new CsvFormatError('CSV_EMPTY', source, [], 'no data rows');
@@ -143,6 +152,19 @@ function adjust(bar: Bar, ratio: number): Bar {
   return { ...bar, open: bar.open * ratio, high: bar.high * ratio, low: bar.low * ratio, close: bar.close * ratio };
 }
 
+/**
+ * What is wrong with a bar once adjusted: the scaling can overflow to
+ * Infinity, or underflow to 0 or below `MIN_NORMAL`.
+ */
+function adjustmentProblem(bar: Bar): string | undefined {
+  const problem = barProblem(bar);
+  if (problem !== undefined) return problem;
+  for (const column of ['open', 'high', 'low', 'close'] as const) {
+    if (bar[column] < MIN_NORMAL) return `${column} ${bar[column]} is below the smallest normal number ${MIN_NORMAL}`;
+  }
+  return undefined;
+}
+
 /** The number in a cell, or why there is none. */
 function parseNumber(text: string, column: Column): number | string {
   if (text === '') return `missing ${column}`;
@@ -152,16 +174,24 @@ function parseNumber(text: string, column: Column): number | string {
 
 function parseDate(text: string): number | undefined {
   const dateOnly = DATE_ONLY.exec(text);
-  if (dateOnly !== null) {
-    const [year, month, day] = [Number(dateOnly[1]), Number(dateOnly[2]), Number(dateOnly[3])];
-    const time = Date.UTC(year, month - 1, day);
-    const back = new Date(time);
-    // Date.UTC rolls 2021-02-30 over to March; a real calendar date survives the round trip.
-    return back.getUTCFullYear() === year && back.getUTCMonth() === month - 1 && back.getUTCDate() === day ? time : undefined;
-  }
-  if (!DATE_TIME.test(text)) return undefined;
+  if (dateOnly !== null) return calendarDay(dateOnly[1]!, dateOnly[2]!, dateOnly[3]!);
+  const dateTime = DATE_TIME.exec(text);
+  if (dateTime === null) return undefined;
+  const [, year, month, day, hour, minute, second = '0', offsetHour = '0', offsetMinute = '0'] = dateTime;
+  // Date.parse rolls 2021-02-30T00:00Z over to March and reads T24:00 as the next midnight: only a real date and clock time is read.
+  if (calendarDay(year!, month!, day!) === undefined) return undefined;
+  if (Number(hour) > 23 || Number(minute) > 59 || Number(second) > 59 || Number(offsetHour) > 23 || Number(offsetMinute) > 59) return undefined;
   const time = Date.parse(text);
   return Number.isNaN(time) ? undefined : time;
+}
+
+/** UTC midnight of the day, if it is on the calendar. */
+function calendarDay(yearText: string, monthText: string, dayText: string): number | undefined {
+  const [year, month, day] = [Number(yearText), Number(monthText), Number(dayText)];
+  const time = Date.UTC(year, month - 1, day);
+  const back = new Date(time);
+  // Date.UTC rolls 2021-02-30 over to March; a real calendar date survives the round trip.
+  return back.getUTCFullYear() === year && back.getUTCMonth() === month - 1 && back.getUTCDate() === day ? time : undefined;
 }
 
 /** Comma-separated cells, trimmed, with surrounding double quotes removed (no embedded commas in OHLCV files). */

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { SwarmbankError } from '../errors.js';
+import { refuseRepeats } from '../learning/scenarios/config.js';
 import { MARKET_CONDITIONS, STRATEGIES } from './strategies.js';
 
 export const TOPOLOGIES = ['mesh', 'hierarchical', 'ring', 'auto-scale', 'multi-strategy', 'blue-green'] as const;
@@ -85,8 +86,9 @@ export const autoScaleSchema = z
 
 export const multiStrategySchema = z.strictObject({
   topology: z.literal('multi-strategy'),
-  strategies: z.array(z.enum(STRATEGIES)).min(1).default([...STRATEGIES]),
-  marketConditions: z.array(z.enum(MARKET_CONDITIONS)).min(1).default([...MARKET_CONDITIONS]),
+  // One agent runs per strategy and condition, so a repeat would be echoed in the config yet run once.
+  strategies: z.array(z.enum(STRATEGIES)).min(1).superRefine(refuseRepeats).default([...STRATEGIES]),
+  marketConditions: z.array(z.enum(MARKET_CONDITIONS)).min(1).superRefine(refuseRepeats).default([...MARKET_CONDITIONS]),
   metaLearning: z.boolean().default(true),
   /** Trades between the meta-learner's choices of strategy per condition. */
   rotationInterval: z.number().int().min(1).default(10),

@@ -9,6 +9,7 @@ import { ownedMemoryClosed } from '../agents/owned-memory.js';
 import { featureSpace } from '../learning/features.js';
 import { convergenceEpisode, type CurvePoint } from '../learning/scenarios/curve.js';
 import { openLmdbPersistence, type LmdbPersistence } from '../memory/persistence-engine.js';
+import { assertSeed } from '../random.js';
 import type { TopologyConfigs, TopologyName } from './config.js';
 import type { AgentReport, Deployment, DeploymentMetrics, DeployOptions, RunOptions, TopologyMetrics } from './deployment.js';
 import { mergeScores, scoreCalls, tallyVotes, type VoteTally } from './evaluation.js';
@@ -70,27 +71,39 @@ export abstract class SwarmDeployment<T extends TopologyName> implements Deploym
     ({ seed: this.seed, events: this.events, runtime: this.runtime, swarm: this.swarm, feed: this.feed, root: this.root } = parts);
   }
 
+  /**
+   * Everything that can be checked or computed is done before anything is
+   * opened; if opening fails part-way, what was opened is closed and a
+   * temporary directory removed, in the background since closing is
+   * asynchronous, and the failure is rethrown.
+   */
   static prepare(topology: TopologyName, options: DeployOptions): DeploymentParts {
     const seed = options.seed ?? 1;
-    if (!Number.isSafeInteger(seed)) throw new RangeError(`seed must be a safe integer, got ${seed}`);
+    assertSeed(seed);
+    const space = featureSpace();
+    const feed = new MarketFeed(space, options.market ?? {}, seed, options.maxEpisodes ?? 200);
     const temporary = options.dataDir === undefined;
     const dataDir = options.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), `swarmbank-${topology}-`));
-    fs.mkdirSync(dataDir, { recursive: true });
-    const persistence = openLmdbPersistence({ path: path.join(dataDir, 'journal') });
-    const runtime = createRuntime({ name: topology, persistence, seed });
-    const events = new DeploymentEvents();
-    const space = featureSpace();
-    const swarm = new Swarm({
-      runtime,
-      space,
-      dataDir,
-      events,
-      askTimeoutMs: options.askTimeoutMs ?? 30_000,
-      ...(options.learner === undefined ? {} : { learner: options.learner }),
-    });
-    const feed = new MarketFeed(space, options.market ?? {}, seed, options.maxEpisodes ?? 200);
-    const root = runtime.spawn(runtime.root, stateless<never>(() => undefined), { name: topology });
-    return { seed, runtime, persistence, events, swarm, feed, root, dataDir, temporary };
+    const opened: { persistence?: LmdbPersistence; runtime?: Runtime; swarm?: Swarm } = {};
+    try {
+      fs.mkdirSync(dataDir, { recursive: true });
+      const persistence = (opened.persistence = openLmdbPersistence({ path: path.join(dataDir, 'journal') }));
+      const runtime = (opened.runtime = createRuntime({ name: topology, persistence, seed }));
+      const events = new DeploymentEvents();
+      const swarm = (opened.swarm = new Swarm({
+        runtime,
+        space,
+        dataDir,
+        events,
+        askTimeoutMs: options.askTimeoutMs ?? 30_000,
+        ...(options.learner === undefined ? {} : { learner: options.learner }),
+      }));
+      const root = runtime.spawn(runtime.root, stateless<never>(() => undefined), { name: topology });
+      return { seed, runtime, persistence, events, swarm, feed, root, dataDir, temporary };
+    } catch (error) {
+      void undoPrepare(opened, temporary ? dataDir : undefined);
+      throw error;
+    }
   }
 
   async run(options: RunOptions): Promise<DeploymentMetrics<T>> {
@@ -207,4 +220,16 @@ export abstract class SwarmDeployment<T extends TopologyName> implements Deploym
     await this.parts.persistence.close();
     if (this.parts.temporary) fs.rmSync(this.parts.dataDir, { recursive: true, force: true });
   }
+}
+
+/**
+ * Closes what a failed `prepare` opened, then removes the directory it
+ * created. A failure to close is dropped: the setup error already thrown is
+ * the one the caller must see.
+ */
+async function undoPrepare(opened: { persistence?: LmdbPersistence; runtime?: Runtime; swarm?: Swarm }, temporaryDir: string | undefined): Promise<void> {
+  opened.swarm?.close();
+  await opened.runtime?.stop().catch(() => undefined);
+  await opened.persistence?.close().catch(() => undefined);
+  if (temporaryDir !== undefined) fs.rmSync(temporaryDir, { recursive: true, force: true });
 }

@@ -182,4 +182,12 @@ describe('fault injection', () => {
     ).toThrow(/probability/);
     expect(() => rt.faults.inject({ path: '/a', action: { kind: 'explode' } as never })).toThrow(/crash, delay or drop/);
   });
+
+  it('refuses a plan or fault seed another seed would replay, with a FaultPlanError naming it', () => {
+    const { rt } = setup();
+    for (const seed of [2 ** 32, -1, 1.5]) {
+      expect(() => rt.faults.run({ seed, steps: [{ at: { afterMs: 1 }, kill: '/a' }] })).toThrow(FaultPlanError);
+      expect(() => withFaults(stateless(() => undefined), { seed, action: { kind: 'crash' } })).toThrow(/fault seed must be an integer from 0/);
+    }
+  });
 });

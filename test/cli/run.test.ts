@@ -50,6 +50,13 @@ describe('swarmbank run', () => {
     await expect(run('star')).rejects.toThrow(/unknown topology "star"/);
   });
 
+  it('refuses a --seed outside 0..2^31−1, which would replay another seed’s run, before running anything', async () => {
+    for (const seed of ['4294967296', '9007199254740991', '-1', '1.5']) {
+      const command = runCommand({ write: () => undefined }).exitOverride().configureOutput({ writeErr: () => undefined });
+      await expect(command.parseAsync(['mesh', '--episodes', '1', '--seed', seed], { from: 'user' })).rejects.toThrow(`option '--seed <n>' argument '${seed}' is invalid. expected an integer from 0 to 2147483647`);
+    }
+  });
+
   it('exits with code 2 and one line on a bad config from the installed command', async () => {
     const bad = await exec(process.execPath, ['bin/swarmbank.js', 'run', 'mesh', '--config', configFile({ topology: 'mesh', agentCount: 1 })]).catch(
       (e: { code: number; stderr: string }) => e,

@@ -60,6 +60,13 @@ describe('swarmbank scenario', () => {
     await expect(scenario('lukewarm-start')).rejects.toThrow(/unknown scenario/);
   });
 
+  it('refuses a --seed outside 0..2^31−1, which would replay another seed’s curve, before running anything', async () => {
+    for (const seed of ['4294967296', '-2147483643']) {
+      const command = scenarioCommand({ write: () => undefined }).exitOverride().configureOutput({ writeErr: () => undefined });
+      await expect(command.parseAsync(['cold-start', '--episodes', '1', '--seed', seed], { from: 'user' })).rejects.toThrow(`option '--seed <n>' argument '${seed}' is invalid. expected an integer from 0 to 2147483647`);
+    }
+  });
+
   it('exits with code 2 and one line, no stack trace, on a bad config from the installed command', async () => {
     const file = configFile(JSON.stringify({ warmupEpisodes: -1 }));
     const bad = await run(process.execPath, ['bin/swarmbank.js', 'scenario', 'cold-start', '--config', file]).catch((e: { code: number; stderr: string }) => e);

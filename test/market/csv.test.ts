@@ -53,6 +53,10 @@ describe('parseOhlcvCsv', () => {
     ['an unparseable date', '05/01/2021,10,11,9,10.5,100', 'date "05/01/2021" is not an ISO date'],
     ['an impossible date', '2021-02-30,10,11,9,10.5,100', 'date "2021-02-30" is not an ISO date'],
     ['a date-time without a zone', '2021-01-05T10:00,10,11,9,10.5,100', 'is not an ISO date'],
+    ['a date-time on an impossible date', '2021-02-30T00:00Z,10,11,9,10.5,100', 'date "2021-02-30T00:00Z" is not an ISO date'],
+    ['a date-time at hour 24', '2021-01-05T24:00Z,10,11,9,10.5,100', 'date "2021-01-05T24:00Z" is not an ISO date'],
+    ['a date-time at minute 60', '2021-01-05T10:60:00+01:00,10,11,9,10.5,100', 'is not an ISO date'],
+    ['a date-time with an offset of 24 hours', '2021-01-05T10:00+24:00,10,11,9,10.5,100', 'is not an ISO date'],
     ['a repeated date', '2021-01-04,10,11,9,10.5,100', 'date 2021-01-04 is not after the date on line 2'],
     ['a date going back', '2021-01-01,10,11,9,10.5,100', 'date 2021-01-01 is not after the date on line 2'],
     ['high below low', '2021-01-05,10,9,11,10.5,100', 'high 9 < low 11'],
@@ -67,6 +71,22 @@ describe('parseOhlcvCsv', () => {
     expect(error.problems[0]!.line).toBe(3);
     expect(error.problems[0]!.reason).toContain(reason);
     expect(error.message).toContain('line 3:');
+  });
+
+  it('reads a date-time with a zone as the instant it names', () => {
+    const { bars } = parseOhlcvCsv(`${HEADER}\n2021-01-05T00:30Z,10,11,9,10.5,100\n2021-01-04T23:30:15.5-01:00,10,11,9,10.5,100\n`);
+    expect(bars.map((bar) => bar.time)).toEqual([Date.UTC(2021, 0, 5, 0, 30), Date.UTC(2021, 0, 5, 0, 30, 15, 500)]);
+  });
+
+  it.each([
+    ['overflows to Infinity', '2021-01-05,1e-300,1e-300,1e-300,1e-300,100,1e300', 'adjusted by adjclose ÷ close = Infinity: open is not a finite number'],
+    ['overflows past the largest double though the adjusted close does not', '2021-01-05,1e308,1e308,1e300,1e300,100,1e301', 'adjusted by adjclose ÷ close = 10: open is not a finite number'],
+    ['underflows to a subnormal price', '2021-01-05,100,100,100,100,100,1e-320', 'open 9.88e-321 is below the smallest normal number'],
+    ['underflows to zero', '2021-01-05,1e300,1e300,1e300,1e300,100,1e-300', 'low 0 is not positive'],
+  ])('refuses a row whose adjusted bar %s, naming the line and the column', (_kind, row, reason) => {
+    const error = refusal(`${HEADER},adjclose\n${GOOD},10.5\n${row}\n`);
+    expect(error.code).toBe('CSV_BAD_ROWS');
+    expect(error.problems).toEqual([{ line: 3, reason: expect.stringContaining(reason) }]);
   });
 
   it('reports every bad row of a file by its line number, counting blank lines', async () => {

@@ -59,6 +59,13 @@ describe('deployment configs', () => {
     expect(refusal({ topology: 'blue-green', blue: { agents: 0, version: 'v1.0' } }).key).toBe('blue.agents');
   });
 
+  it('refuse a strategy or market condition named twice, naming the repeat, since the swarm would run it once', () => {
+    const strategies = refusal({ topology: 'multi-strategy', strategies: ['momentum', 'mean-reversion', 'momentum'] });
+    expect(strategies).toMatchObject({ code: 'DEPLOYMENT_CONFIG', key: 'strategies.2' });
+    expect(strategies.message).toBe('deployment config key strategies.2: repeats "momentum" (index 0); each may appear once');
+    expect(refusal({ topology: 'multi-strategy', marketConditions: ['volatile', 'volatile'] }).key).toBe('marketConditions.1');
+  });
+
   it('accept the auto-scale vix triggers (ours, not the reference’s) and refuse a scale-down level not below the scale-up one, naming the key', () => {
     const triggers = { scaleUpTrigger: { newPatterns: 20, vix: 60 }, scaleDownTrigger: { memoryReduction: 0.3, vix: 40 } };
     expect(parseDeploymentConfig({ topology: 'auto-scale', ...triggers })).toMatchObject(triggers);

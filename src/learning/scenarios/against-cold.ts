@@ -1,3 +1,4 @@
+import { COLD_AGENT } from './config.js';
 import { speedup, type CurvePoint } from './curve.js';
 import { summarizeRun, type Comparison, type RunSummary } from './result.js';
 import type { ScenarioAgent, Stream, Workbench } from './workbench.js';
@@ -24,7 +25,7 @@ export async function againstCold(
   const start = await bench.evaluate(agent, held, 0);
   const trained = await bench.trainCurve(agent, agent.id, train, held);
   const run = summarizeRun(trained.curve, settings.target, settings.window, agent.memory.count(), trained.trainingMs);
-  const cold = await bench.agent('cold', settings.coldLearningRate);
+  const cold = await bench.agent(COLD_AGENT, settings.coldLearningRate);
   const coldCurve = await bench.trainCurve(cold, 'cold', train, held);
   const baseline = summarizeRun(coldCurve.curve, settings.target, settings.window, cold.memory.count(), coldCurve.trainingMs);
   return {

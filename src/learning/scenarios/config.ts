@@ -44,6 +44,14 @@ export const coldStartSchema = z.strictObject({
   ...common,
 });
 
+/** Refuses a list of names that holds one twice, at the repeat's index: for lists whose entries each stand for one thing. */
+export function refuseRepeats(names: readonly string[], context: z.RefinementCtx): void {
+  names.forEach((name, index) => {
+    const first = names.indexOf(name);
+    if (first !== index) context.addIssue({ code: 'custom', path: [index], message: `repeats ${JSON.stringify(name)} (index ${first}); each may appear once` });
+  });
+}
+
 export const warmStartSchema = z.strictObject({
   learningRate: learningRate.default(0.01),
   /**
@@ -51,7 +59,12 @@ export const warmStartSchema = z.strictObject({
    * `PATTERN_NAMES`). Default: the two the reference names, `bullish_reversal`
    * and `support_level`, and their bearish mirrors.
    */
-  preloadPatterns: z.array(z.enum(PATTERN_NAMES)).min(1).default(['bullish_reversal', 'support_level', 'bearish_reversal', 'resistance_level']),
+  preloadPatterns: z
+    .array(z.enum(PATTERN_NAMES))
+    .min(1)
+    // Patterns are selected by these names, so a repeat would be echoed in the config and reports yet change nothing.
+    .superRefine(refuseRepeats)
+    .default(['bullish_reversal', 'support_level', 'bearish_reversal', 'resistance_level']),
   convergenceTarget: accuracyTarget.default(0.7),
   warmupEpisodes: episodes.default(50),
   /** Episodes the library agent trains on its own market before its patterns are offered. */
@@ -61,18 +74,38 @@ export const warmStartSchema = z.strictObject({
   ...common,
 });
 
-export const transferSchema = z.strictObject({
-  sourceAgent: z.string().regex(/^[A-Za-z0-9_.~-]+$/, 'must be letters, digits and _.~-').default('experienced-agent'),
-  targetAgent: z.string().regex(/^[A-Za-z0-9_.~-]+$/, 'must be letters, digits and _.~-').default('new-agent'),
-  transferMethod: z.enum(['full', 'selective']).default('full'),
-  continueTraining: episodes.default(30),
-  sourceEpisodes: episodes.default(50),
-  /** `selective` takes the source's patterns at least this confident. */
-  minConfidence: z.number().gte(0).lte(1).default(0.6),
-  learningRate: learningRate.default(0.02),
-  convergenceTarget: accuracyTarget.default(0.7),
-  ...common,
-});
+/** The agent every head-start scenario trains beside its own (see `againstCold`): no configured agent may share its memory. */
+export const COLD_AGENT = 'cold';
+
+/**
+ * An agent's name is the directory of its memory inside the run's, so it
+ * must be a single plain path segment: no separator, not `.` or `..`, no
+ * hidden name. Names are compared case-blind because on a case-insensitive
+ * file system `Cold` and `cold` are one directory.
+ */
+const agentName = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9_.~-]{0,63}$/, 'must be 1 to 64 letters, digits and _.~- starting with a letter or digit')
+  .refine((name) => name.toLowerCase() !== COLD_AGENT, 'is reserved for the cold baseline agent');
+
+export const transferSchema = z
+  .strictObject({
+    sourceAgent: agentName.default('experienced-agent'),
+    targetAgent: agentName.default('new-agent'),
+    transferMethod: z.enum(['full', 'selective']).default('full'),
+    continueTraining: episodes.default(30),
+    sourceEpisodes: episodes.default(50),
+    /** `selective` takes the source's patterns at least this confident. */
+    minConfidence: z.number().gte(0).lte(1).default(0.6),
+    learningRate: learningRate.default(0.02),
+    convergenceTarget: accuracyTarget.default(0.7),
+    ...common,
+  })
+  .superRefine((config, context) => {
+    if (config.sourceAgent.toLowerCase() === config.targetAgent.toLowerCase()) {
+      context.addIssue({ code: 'custom', path: ['targetAgent'], message: 'must differ from sourceAgent: an agent importing its own patterns transfers nothing' });
+    }
+  });
 
 export const continualSchema = z.strictObject({
   learningRate: learningRate.default(0.005),

@@ -5,7 +5,7 @@ import { DEFAULT_ASSETS } from '../../market/assets.js';
 import { simulateMarket } from '../../market/simulator.js';
 import type { MarketTask } from '../../market/tasks.js';
 import { openPatternMemory, type PatternMemory } from '../../memory/store.js';
-import { createRandom, type Random } from '../../random.js';
+import { assertSeed, createRandom, type Random } from '../../random.js';
 import { runEpisode, episodeStarts, featureSeries, type FeatureSeries } from '../episode.js';
 import { featureSpace, type FeatureSpace } from '../features.js';
 import { PatternLearner } from '../learner.js';
@@ -80,7 +80,7 @@ export class Workbench {
 
   static open(scenario: ScenarioName, episodeLength: number, options: ScenarioRunOptions): Workbench {
     const seed = options.seed ?? 1;
-    if (!Number.isSafeInteger(seed)) throw new RangeError(`seed must be a safe integer, got ${seed}`);
+    assertSeed(seed);
     const temporary = options.dataDir === undefined;
     const dir = temporary
       ? fs.mkdtempSync(path.join(os.tmpdir(), `swarmbank-${scenario}-`))
