@@ -375,6 +375,7 @@ export {
 export { CLOSE_BAD_FRAME, detectHttp3, webTransport, type Http3Availability, type WebTransportOptions } from './net/webtransport.js';
 export {
   DEFAULT_LIMITS,
+  MAX_TIMER_MS,
   Node,
   NodeConfigError,
   parsePeer,

@@ -11,6 +11,7 @@ import { type HostContext, type HostRef, sendToHost, spawnPersistentHost, stopHo
 import { type ActorRef, type AnyActorRef, LocalRef, type MessageTarget, type Terminated, targetOf } from './ref.js';
 import { type ResolvedSupervision, admitRestart, directiveFor, resolveSupervision } from './supervision.js';
 import type { System } from './system.js';
+import type { Random } from '../random.js';
 import { TimerSet } from './timers.js';
 
 /** The parent side of supervision: an actor cell, or the runtime's guardian for top-level actors. */
@@ -68,6 +69,7 @@ export class ActorCell implements MessageTarget, Supervisor, Runnable {
   private watchers: Map<MessageTarget, unknown> | undefined;
   private watching: Set<ActorCell> | undefined;
   private timerSet: TimerSet<unknown> | undefined;
+  private jitterRandom: Random | undefined;
   private faultVersion = -1;
   private faultsApply = false;
   private processedCount = 0;
@@ -148,6 +150,15 @@ export class ActorCell implements MessageTarget, Supervisor, Runnable {
     }
     this.mailbox.push(message);
     if (!this.scheduled && status === 'running' && this.initialised) this.requestTurn();
+  }
+
+  /**
+   * This actor's own stream for backoff jitter, from the runtime's seed and its path: created on the
+   * first restart and kept across incarnations, so its n-th restart draws the same number in every run
+   * with that seed, however its restarts interleave with other actors'.
+   */
+  get backoffRandom(): Random {
+    return (this.jitterRandom ??= this.system.random.fork(`backoff:${this.path}`));
   }
 
   /** Per-actor timers, created on first use. */
@@ -663,7 +674,7 @@ export function superviseChild(
         escalate(new RestartBudgetExceededError(child.path, policy.maxRestarts, policy.withinMs, error));
         return;
       }
-      const delayMs = backoffDelay(policy.backoff, attempt, system.random);
+      const delayMs = backoffDelay(policy.backoff, attempt, child.backoffRandom);
       for (const cell of affected) {
         if (cell === child) cell.restart(attempt, delayMs, 'failure');
         else cell.restart(0, delayMs, 'sibling-failure');

@@ -13,7 +13,7 @@ export type StopReason =
   | 'escalation'
   | 'runtime-stopped';
 
-/** `unreachable`: for an actor on another node, whose node is gone or whose outbox is full. */
+/** `unreachable`: for an actor on another node, whose node is gone or whose outbox is full, or a message that cannot be sent over the network. */
 export type DeadLetterReason = 'stopped' | 'unknown' | 'ask-expired' | 'unreachable';
 
 export type FaultKind = 'crash' | 'delay' | 'drop' | 'kill';

@@ -1,7 +1,7 @@
 import { SwarmbankError } from '../errors.js';
 import { dispatch } from './ask.js';
 import { type ActorContext, type Behaviour, stateful } from './behaviour.js';
-import type { ActorRef } from './ref.js';
+import { type ActorRef, targetOf } from './ref.js';
 import type { SupervisionPolicy } from './supervision.js';
 
 export type Routing = 'round-robin' | 'broadcast' | 'consistent-hash';
@@ -72,7 +72,11 @@ export function pool<Msg>(options: PoolOptions<Msg>): Behaviour<Msg> {
         return { routees, next: 0, ring: new HashRing(routees, virtualNodes) };
       }
       const routees = state.routees;
-      if (routees.length === 0) return state;
+      if (routees.length === 0) {
+        // The last routee is gone and the router is stopping, but a graceful stop still hands it what was queued.
+        targetOf(ctx.self).system.deadLetter(ctx.path, message, 'stopped');
+        return state;
+      }
       switch (options.routing) {
         case 'broadcast':
           for (const routee of routees) dispatch(routee, message);

@@ -25,6 +25,7 @@ export interface FaultHook {
 /** Shared by every cell of one runtime. Internal: not exported from the package. */
 export interface System {
   readonly clock: Clock;
+  /** Seeded by the runtime and only forked, never drawn from: what each consumer draws must not depend on what the others drew first. */
   readonly random: Random;
   readonly events: EventStream;
   readonly counters: MutableRuntimeMetrics;

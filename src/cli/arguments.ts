@@ -3,12 +3,6 @@ import { MAX_SEED, MIN_SEED } from '../random.js';
 
 /** Parsers for commander options: each refuses a bad value with a message commander prints beside the flag. */
 
-export function safeInteger(value: string): number {
-  const parsed = Number(value);
-  if (value.trim() === '' || !Number.isSafeInteger(parsed)) throw new InvalidArgumentError(`expected an integer, got "${value}"`);
-  return parsed;
-}
-
 /** A seed `createRandom` accepts: checked at the flag, so the message names the flag rather than a step deep in the run. */
 export function seed(value: string): number {
   const parsed = Number(value);

@@ -3,11 +3,11 @@ import { Command, InvalidArgumentError } from 'commander';
 import type { ClusterEvent } from '../actors/events.js';
 import { loadCertificate, type NodeCertificate } from '../net/certificate.js';
 import { clusterSecret } from '../net/handshake.js';
-import { NodeConfigError, parsePeer } from '../net/node.js';
+import { MAX_TIMER_MS, NodeConfigError, parsePeer } from '../net/node.js';
 import { ClusterHierarchicalDeployment, type HierarchyNodeRole } from '../topologies/cluster-hierarchy.js';
 import { ClusterMeshDeployment, type ClusterMeshOptions } from '../topologies/cluster-mesh.js';
 import { parseDeploymentConfig, type HierarchicalConfig, type MeshConfig } from '../topologies/config.js';
-import { nonNegativeInteger, positiveInteger, safeInteger } from './arguments.js';
+import { nonNegativeInteger, positiveInteger, seed } from './arguments.js';
 import { ConfigFileError, readConfigFile } from './config-file.js';
 import { cliLogger } from './logger.js';
 
@@ -62,14 +62,14 @@ export function nodeCommand(options: NodeCommandOptions = {}): Command {
     .option('--config <file.json>', 'the mesh or hierarchical config as the reference writes it; counts are the whole cluster\'s (default: the reference mesh)')
     .option('--role <leader|standby|worker>', 'a hierarchy only: what this node hosts besides its workers', role)
     .option('--aggregation-interval <n>', 'a hierarchy only: episodes between aggregations', positiveInteger, 1)
-    .option('--seed <n>', 'seed of the market and of every random choice', safeInteger, 1)
+    .option('--seed <n>', 'seed of the market and of every random choice', seed, 1)
     .option('--episodes <n>', 'training rounds to run right after starting (0: wait for control messages)', nonNegativeInteger, 0)
     .option('--cert <file.pem>', 'the TLS certificate (shared by the cluster, peers pin its hash); default: a fresh self-signed one')
     .option('--key <file.pem>', 'the private key of --cert')
     .option('--protocol <quic|http2>', "'quic' asks for HTTP/3 and falls back to HTTP/2; default from the config's syncProtocol", protocol)
-    .option('--anti-entropy-ms <ms>', 'a mesh: how often every agent pulls what it lacks from every reachable agent (0: only on commits and joins); a hierarchy: how often a standby checks for a leader to hand back to', nonNegativeInteger, 2_000)
-    .option('--heartbeat-ms <ms>', 'heartbeat period', positiveInteger, 500)
-    .option('--failure-timeout-ms <ms>', 'a peer silent this long is unreachable', positiveInteger, 10_000)
+    .option('--anti-entropy-ms <ms>', 'a mesh: how often every agent pulls what it lacks from every reachable agent (0: only on commits and joins); a hierarchy: how often a standby checks for a leader to hand back to', atMostTimer(nonNegativeInteger), 2_000)
+    .option('--heartbeat-ms <ms>', 'heartbeat period', atMostTimer(positiveInteger), 500)
+    .option('--failure-timeout-ms <ms>', 'a peer silent this long is unreachable', atMostTimer(positiveInteger), 10_000)
     .option('--json', 'print events as JSON lines')
     .option('--verbose', 'log debug records (failed dials, syncs) on standard error')
     .addHelpText(
@@ -230,6 +230,15 @@ function listenAddress(value: string): { host: string; port: number } {
   } catch (error) {
     throw new InvalidArgumentError(error instanceof Error ? error.message : String(error));
   }
+}
+
+/** `parse`, refusing more than a timer can wait: Node turns a longer delay into 1 ms, and the node would spin. */
+function atMostTimer(parse: (value: string) => number): (value: string) => number {
+  return (value) => {
+    const ms = parse(value);
+    if (ms > MAX_TIMER_MS) throw new InvalidArgumentError(`expected at most ${MAX_TIMER_MS} ms (about 24.8 days), got "${value}"`);
+    return ms;
+  };
 }
 
 function protocol(value: string): 'quic' | 'http2' {

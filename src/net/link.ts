@@ -54,7 +54,7 @@ export interface LinkCounters {
   readonly delivered: number;
   /** Messages from the peer seen again after a reconnect and not delivered twice. */
   readonly duplicates: number;
-  /** Messages to the peer that became dead letters: outbox full, or the node stopped before the peer acknowledged them. */
+  /** Messages to the peer that became dead letters: not encodable, outbox full, or the node stopped before the peer acknowledged them. */
   readonly undeliverable: number;
   /** Asks from the peer refused because too many were pending. */
   readonly asksRefused: number;
@@ -133,15 +133,27 @@ export class PeerLink {
     return new Promise((resolve) => this.downWaiters.push(resolve));
   }
 
-  /** Queues a message for the actor at `to` on the peer; sent now if a session is up, else on the next one. */
+  /**
+   * Queues a message for the actor at `to` on the peer; sent now if a session is up, else on the next one.
+   * Never throws: a message that cannot be queued or encoded goes to `deadLetter`.
+   */
   send(to: string, message: unknown, deadLetter: (reason: 'unreachable') => void): void {
     if (this.outbox.length - this.head >= this.host.limits.maxOutbox) {
       this.counts.undeliverable++;
       deadLetter('unreachable');
       return;
     }
+    let msg: unknown;
+    try {
+      msg = this.host.refs.encode(message, this.host.now());
+    } catch {
+      // Sending never throws (a cyclic message, one too deep, a getter that throws): what cannot go is a dead letter.
+      this.counts.undeliverable++;
+      deadLetter('unreachable');
+      return;
+    }
     if (to.startsWith(EXPORT_PREFIX)) this.pendingAsks.delete(to);
-    this.outbox.push({ id: this.nextId++, to, msg: this.host.refs.encode(message, this.host.now()), deadLetter });
+    this.outbox.push({ id: this.nextId++, to, msg, deadLetter });
     this.pump();
   }
 

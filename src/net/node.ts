@@ -36,6 +36,7 @@ export interface NodeLimits extends LinkLimits {
   readonly maxFrameBytes: number;
 }
 
+/** Every option in milliseconds is at most MAX_TIMER_MS (2^31 − 1, about 24.8 days): what a Node.js timer can wait. */
 export interface NodeOptions {
   /** Unique in the cluster: 1–64 letters, digits, '.', '_' or '-'. */
   readonly id: string;
@@ -589,14 +590,16 @@ async function resolve(input: NodeOptions): Promise<ResolvedOptions> {
     throw new NodeConfigError('listen.port', `must be an integer in [0, 65535], got ${listen.port}`);
   }
   const peers = (input.peers ?? []).map((peer, i) => (typeof peer === 'string' ? parsePeer(peer, `peers[${i}]`) : peer));
-  const heartbeatMs = positive(input.heartbeatMs ?? 500, 'heartbeatMs');
-  const failureTimeoutMs = positive(input.failureTimeoutMs ?? 10_000, 'failureTimeoutMs');
+  const heartbeatMs = milliseconds(input.heartbeatMs ?? 500, 'heartbeatMs');
+  const failureTimeoutMs = milliseconds(input.failureTimeoutMs ?? 10_000, 'failureTimeoutMs');
   if (failureTimeoutMs <= heartbeatMs * 2) throw new NodeConfigError('failureTimeoutMs', `must exceed two heartbeats (${heartbeatMs * 2} ms), got ${failureTimeoutMs}`);
   const reconnect = input.reconnect ?? { minMs: 100, maxMs: 5_000 };
-  positive(reconnect.minMs, 'reconnect.minMs');
+  milliseconds(reconnect.minMs, 'reconnect.minMs');
+  milliseconds(reconnect.maxMs, 'reconnect.maxMs');
   if (!(reconnect.maxMs >= reconnect.minMs)) throw new NodeConfigError('reconnect.maxMs', `must be at least reconnect.minMs (${reconnect.minMs}), got ${reconnect.maxMs}`);
   const limits = { ...DEFAULT_LIMITS, ...input.limits };
   for (const [key, value] of Object.entries(limits)) positive(value, `limits.${key}`);
+  milliseconds(limits.askTtlMs, 'limits.askTtlMs');
   const hosts = ['127.0.0.1', '::1', 'localhost', ...(listen !== undefined && !['0.0.0.0', '::'].includes(listen.host) ? [listen.host] : [])];
   return {
     id: input.id,
@@ -610,7 +613,7 @@ async function resolve(input: NodeOptions): Promise<ResolvedOptions> {
     protocol: input.protocol ?? 'quic',
     heartbeatMs,
     failureTimeoutMs,
-    handshakeTimeoutMs: positive(input.handshakeTimeoutMs ?? 3_000, 'handshakeTimeoutMs'),
+    handshakeTimeoutMs: milliseconds(input.handshakeTimeoutMs ?? 3_000, 'handshakeTimeoutMs'),
     reconnect,
     limits,
     logger: input.logger,
@@ -619,6 +622,16 @@ async function resolve(input: NodeOptions): Promise<ResolvedOptions> {
 
 function positive(value: number, key: string): number {
   if (!(typeof value === 'number' && Number.isFinite(value) && value > 0)) throw new NodeConfigError(key, `must be a positive number, got ${value}`);
+  return value;
+}
+
+/** Node's timers take at most this: a longer delay becomes 1 ms, and a heartbeat would spin. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** A positive number of milliseconds a timer can wait; refused, naming `key`, otherwise. */
+function milliseconds(value: number, key: string): number {
+  positive(value, key);
+  if (value > MAX_TIMER_MS) throw new NodeConfigError(key, `must be at most ${MAX_TIMER_MS} ms (about 24.8 days), got ${value}`);
   return value;
 }
 

@@ -3,7 +3,7 @@ import type { ActorRef, AnyActorRef } from '../actors/ref.js';
 import { LocalRef } from '../actors/ref.js';
 import type { Runtime } from '../actors/runtime.js';
 import { randomBytes } from 'node:crypto';
-import { FrameError } from './errors.js';
+import { FrameError, type FrameErrorCode } from './errors.js';
 import { isNodeId } from './protocol.js';
 
 /**
@@ -22,6 +22,12 @@ import { isNodeId } from './protocol.js';
 export const REF_MARKER = '\u0000ref';
 export const EXPORT_PREFIX = '$export/';
 const MAX_LOCAL_REFS = 4096;
+/**
+ * Levels of objects and arrays a message may nest. msgpack itself fails a little deeper (about
+ * 1300 levels from an empty stack), so nothing that could be sent is refused, and it leaves
+ * the walk room on a stack that is already deep when a message is sent.
+ */
+export const MAX_DEPTH = 1024;
 
 export interface WireRefsOptions {
   readonly self: string;
@@ -60,15 +66,18 @@ export class WireRefs {
     this.remotes.set(ref, [node, path]);
   }
 
-  /** `message` with every ref replaced by its marker; the message itself when it holds none. */
+  /**
+   * `message` with every ref replaced by its marker; the message itself when it holds none.
+   * A message too deep (or cyclic) is a FrameError `FRAME_UNENCODABLE`.
+   */
   encode(message: unknown, now: number): unknown {
-    return walk(message, (value) => (value instanceof LocalRef ? { [REF_MARKER]: this.wireName(value as AnyActorRef, now) } : value));
+    return walk(message, (value) => (value instanceof LocalRef ? { [REF_MARKER]: this.wireName(value as AnyActorRef, now) } : value), 'FRAME_UNENCODABLE');
   }
 
   /**
    * `value` with every marker replaced by a ref. `onRef` sees each (node,
    * path) found, so a link can count the asks a peer has pending on it.
-   * A malformed marker is a FrameError.
+   * A malformed marker, or a value nested too deep, is a FrameError.
    */
   decode(value: unknown, onRef?: (node: string, path: string) => void): unknown {
     return walk(value, (item) => {
@@ -81,7 +90,7 @@ export class WireRefs {
       const [node, path] = name as [string, string];
       onRef?.(node, path);
       return node === this.options.self ? this.local(path) : this.options.remote(node, path);
-    });
+    }, 'FRAME_MALFORMED');
   }
 
   /** The local ref a message for `path` goes to: an export, or whatever actor holds the path (dead letters if none). */
@@ -140,16 +149,21 @@ function isMarker(value: unknown): value is { readonly [REF_MARKER]: unknown } {
   return typeof value === 'object' && value !== null && REF_MARKER in value;
 }
 
-/** Rebuilds plain objects and arrays only where `swap` changed something beneath them. */
-function walk(value: unknown, swap: (value: unknown) => unknown): unknown {
+/**
+ * Rebuilds plain objects and arrays only where `swap` changed something beneath them.
+ * Nesting deeper than MAX_DEPTH is a FrameError with `tooDeep` as its code: a cyclic message
+ * is infinitely deep, and a recursion without bound would overflow the stack of whoever sent it.
+ */
+function walk(value: unknown, swap: (value: unknown) => unknown, tooDeep: FrameErrorCode, depth = 0): unknown {
   if (typeof value !== 'object' || value === null) return value;
   const swapped = swap(value);
   if (swapped !== value) return swapped;
+  if (depth === MAX_DEPTH) throw new FrameError(tooDeep, `a message nested deeper than ${MAX_DEPTH} levels (or cyclic) cannot cross the network`);
   if (Array.isArray(value)) {
     let copy: unknown[] | undefined;
     for (let i = 0; i < value.length; i++) {
       const item: unknown = value[i];
-      const next = walk(item, swap);
+      const next = walk(item, swap, tooDeep, depth + 1);
       if (next !== item) (copy ??= value.slice())[i] = next;
     }
     return copy ?? value;
@@ -160,7 +174,7 @@ function walk(value: unknown, swap: (value: unknown) => unknown): unknown {
   // for-in rather than Object.keys, which builds an array per object of every message; the prototype checked above has no enumerable keys of its own.
   for (const key in value) {
     const item = (value as Record<string, unknown>)[key];
-    const next = walk(item, swap);
+    const next = walk(item, swap, tooDeep, depth + 1);
     if (next !== item) (copy ??= { ...(value as Record<string, unknown>) })[key] = next;
   }
   return copy ?? value;

@@ -132,6 +132,33 @@ describe('supervision', () => {
     for (const delay of delays) expect(delay).toBeLessThanOrEqual(300);
   });
 
+  it('gives each actor the same jittered delays for the same seed, whichever order actors crash in', async () => {
+    const supervision: SupervisionPolicy = { backoff: { minMs: 1_000, maxMs: 10_000, factor: 1, jitter: 1 }, maxRestarts: 50, withinMs: 10_000_000 };
+    /** Crashes `a` and `b` three times each, in `order` every round; the delays each actor was given. */
+    const run = async (order: readonly ('a' | 'b')[]) => {
+      const { rt, clock, events } = setup(7);
+      const refs = { a: rt.spawn(rt.root, failingCounter(), { name: 'a', supervision }), b: rt.spawn(rt.root, failingCounter(), { name: 'b', supervision }) };
+      for (let round = 0; round < 3; round++) {
+        for (const name of order) {
+          dispatch(refs[name], { type: 'fail' });
+          await flush();
+        }
+        clock.advance(10_000);
+        await flush();
+      }
+      const delaysOf = (path: string) => events.flatMap((e) => (e.type === 'restarted' && e.path === path ? [e.delayMs] : []));
+      return { a: delaysOf('/a'), b: delaysOf('/b') };
+    };
+
+    const aFirst = await run(['a', 'b']);
+    const bFirst = await run(['b', 'a']);
+    expect(aFirst.a).toHaveLength(3);
+    expect(bFirst).toEqual(aFirst);
+    // Successive restarts of one actor draw successive numbers, not the same one again.
+    expect(new Set(aFirst.a).size).toBe(3);
+    expect(aFirst.b).not.toEqual(aFirst.a);
+  });
+
   it('escalates after the restart budget is spent, and the parent policy decides', async () => {
     const { rt, clock, events } = setup();
     let parentStarts = 0;

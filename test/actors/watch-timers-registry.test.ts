@@ -252,6 +252,27 @@ describe('routers', () => {
     expect(rt.metricsOf(rt.lookup('/rr/routee-0')!)).toMatchObject({ restarts: 1 });
   });
 
+  it('sends to dead letters, counted, the messages still queued when its last routee stops', async () => {
+    const rt = runtime();
+    const log: string[] = [];
+    const router = rt.spawn(rt.root, pool({ routing: 'round-robin', size: 2, routee: recorder(log) }), { name: 'rr' });
+    await flush();
+    const deadLetters: unknown[] = [];
+    rt.events.on('dead-letter', (event) => void deadLetters.push(event.message));
+    // Queued behind the router's notice that its last routee stopped: it processes them with no routee left.
+    rt.events.on('stopped', (event) => {
+      if (event.path === '/rr/routee-1') queueMicrotask(() => Array.from({ length: 5 }, (_, i) => dispatch(router, `m${i}`)));
+    });
+    await rt.stop(rt.lookup('/rr/routee-0')!);
+    await rt.stop(rt.lookup('/rr/routee-1')!);
+    for (let turn = 0; turn < 20 && rt.lookup('/rr') !== undefined; turn++) await flush();
+
+    expect(rt.lookup('/rr')).toBeUndefined();
+    expect(log).toEqual([]);
+    expect(deadLetters).toEqual(['m0', 'm1', 'm2', 'm3', 'm4']);
+    expect(rt.metrics().deadLetters).toBe(5);
+  });
+
   it('refuses a bad pool definition with RouterConfigError', () => {
     expect(() => pool({ routing: 'round-robin', size: 0, routee: idle })).toThrow(RouterConfigError);
     expect(() => pool({ routing: 'consistent-hash', size: 2, routee: idle })).toThrow(/hashKey/);

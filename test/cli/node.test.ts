@@ -95,4 +95,17 @@ describe('swarmbank node', () => {
     await expect(runNode([...base, '--listen', 'localhost']).done).rejects.toMatchObject({ code: 'commander.invalidArgument' });
     await expect(runNode([...base, '--listen', '127.0.0.1:0', '--protocol', 'udp']).done).rejects.toMatchObject({ code: 'commander.invalidArgument' });
   });
+
+  it('refuses, as a usage error naming the flag, a --heartbeat-ms, --failure-timeout-ms or --anti-entropy-ms above 2^31 − 1 ms, before starting anything', async () => {
+    const dir = tempDir();
+    fs.writeFileSync(path.join(dir, 'secret'), 'a-cluster-secret-of-enough-bytes');
+    const data = path.join(dir, 'data');
+    const base = ['--id', 'a', '--listen', '127.0.0.1:0', '--secret-file', path.join(dir, 'secret'), '--data', data, '--protocol', 'http2', '--json'];
+    for (const flag of ['--heartbeat-ms', '--failure-timeout-ms', '--anti-entropy-ms']) {
+      const refused = runNode([...base, flag, '3000000000']).done;
+      await expect(refused, flag).rejects.toMatchObject({ code: 'commander.invalidArgument', message: expect.stringContaining(`'${flag} <ms>'`) });
+      await expect(refused, flag).rejects.toThrow(/at most 2147483647 ms/);
+    }
+    expect(fs.existsSync(data)).toBe(false);
+  });
 });

@@ -4,8 +4,9 @@ import { type ActorRef, type ClusterEvent, type Runtime, type RuntimeEvent, ask,
 import { AskTimeoutError } from '../../src/actors/errors.js';
 import { generateCertificate } from '../../src/net/certificate.js';
 import { dialHandshake } from '../../src/net/handshake.js';
-import { type Node, type NodeOptions, NodeConfigError, parsePeer, startNode } from '../../src/net/node.js';
+import { MAX_TIMER_MS, type Node, type NodeOptions, NodeConfigError, parsePeer, startNode } from '../../src/net/node.js';
 import { detectHttp3, webTransport } from '../../src/net/webtransport.js';
+import { MAX_DEPTH } from '../../src/net/wire-refs.js';
 import { SECRET, sleep, until, useNodes } from './support.js';
 
 /**
@@ -168,6 +169,36 @@ describe('remote refs', () => {
     expect(aEvents.filter((e) => e.type === 'dead-letter')).toHaveLength(1);
     expect(cluster(aEvents, 'b').map((e) => e.type)).toEqual([]);
     expect(member(a, 'b').counters).toMatchObject({ undeliverable: 1, outbox: 0 });
+    expect(await ask(a.ref<EchoMsg>('b', '/echo'), (replyTo) => ({ type: 'echo', text: 'still', replyTo }), 5_000)).toBe('echo still');
+  });
+
+  it('turns a cyclic message, or one nested too deep, into a counted local dead letter: dispatch and ask never throw', async () => {
+    const { a, b } = await pair();
+    spawnEcho(b.runtime);
+    const sink = spawnSink<unknown>(b.runtime, 'sink');
+    const aEvents = record(a.runtime);
+    const ref = a.ref<unknown>('b', '/sink');
+    const cyclic: { self?: unknown } = {};
+    cyclic.self = cyclic;
+    const nest = (levels: number): unknown => {
+      let value: unknown = { leaf: true };
+      for (let i = 1; i < levels; i++) value = { next: value };
+      return value;
+    };
+
+    expect(() => dispatch(ref, cyclic)).not.toThrow();
+    expect(() => dispatch(ref, nest(20_000))).not.toThrow();
+    expect(() => dispatch(ref, nest(MAX_DEPTH + 1))).not.toThrow();
+    const asked = ask(a.ref<{ replyTo: ActorRef<string>; cyclic: unknown }>('b', '/sink'), (replyTo) => ({ replyTo, cyclic }), 200);
+    await expect(asked).rejects.toBeInstanceOf(AskTimeoutError);
+    dispatch(ref, nest(MAX_DEPTH));
+    await until('the message nested MAX_DEPTH levels at b/sink', () => sink.got.length === 1);
+
+    expect(aEvents.flatMap((e) => (e.type === 'dead-letter' ? [[e.path, e.reason]] : []))).toEqual(
+      Array(4).fill(['swarmbank://b/sink', 'unreachable']),
+    );
+    expect(a.runtime.metrics().deadLetters).toBe(4);
+    expect(member(a, 'b').counters).toMatchObject({ undeliverable: 4 });
     expect(await ask(a.ref<EchoMsg>('b', '/echo'), (replyTo) => ({ type: 'echo', text: 'still', replyTo }), 5_000)).toBe('echo still');
   });
 });
@@ -433,6 +464,14 @@ describe('node configuration', () => {
     ['heartbeatMs', { heartbeatMs: 0 }],
     ['reconnect.maxMs', { reconnect: { minMs: 100, maxMs: 50 } }],
     ['limits.maxPendingAsks', { limits: { maxPendingAsks: -1 } }],
+    // Node's timers turn a delay above 2^31 − 1 ms into 1 ms: a heartbeat of 3e9 ms would spin.
+    ['heartbeatMs', { heartbeatMs: 3e9 }],
+    ['failureTimeoutMs', { failureTimeoutMs: MAX_TIMER_MS + 1 }],
+    ['handshakeTimeoutMs', { handshakeTimeoutMs: 3e9 }],
+    ['reconnect.minMs', { reconnect: { minMs: 3e9, maxMs: 4e9 } }],
+    ['reconnect.maxMs', { reconnect: { minMs: 100, maxMs: 3e9 } }],
+    ['reconnect.maxMs', { reconnect: { minMs: 100, maxMs: Number.POSITIVE_INFINITY } }],
+    ['limits.askTtlMs', { limits: { askTtlMs: 3e9 } }],
   ] as const)('refuses a bad %s with a NodeConfigError naming it', async (key, bad) => {
     const error = await startNode({ id: 'ok', runtime: rt(), secret: SECRET, certificate: fixture.certificate, ...bad } as NodeOptions).then(
       (started) => {
@@ -444,6 +483,24 @@ describe('node configuration', () => {
     expect(error).toBeInstanceOf(NodeConfigError);
     expect(error).toMatchObject({ code: 'NODE_CONFIG_INVALID', key });
     expect((error as Error).message.startsWith(`${key}: `)).toBe(true);
+  });
+
+  it('accepts every millisecond option up to 2^31 − 1 ms, the longest a timer waits', async () => {
+    const started = fixture.track(
+      await startNode({
+        id: 'patient',
+        runtime: rt(),
+        secret: SECRET,
+        certificate: fixture.certificate,
+        protocol: 'http2',
+        listen: { host: '127.0.0.1', port: 0 },
+        failureTimeoutMs: MAX_TIMER_MS,
+        handshakeTimeoutMs: MAX_TIMER_MS,
+        reconnect: { minMs: MAX_TIMER_MS, maxMs: MAX_TIMER_MS },
+        limits: { askTtlMs: MAX_TIMER_MS },
+      }),
+    );
+    expect(started.address?.port).toBeGreaterThan(0);
   });
 
   it('parses peers as host:port, [v6]:port, with an optional certificate pin', () => {
