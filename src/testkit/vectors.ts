@@ -1,5 +1,6 @@
 import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
 import type { VectorMatch } from '../memory/vector-index.js';
+import { assertSeed } from '../random.js';
 
 /** Seeded synthetic embeddings and recall measurement, shared by the vector tests and benchmarks. */
 
@@ -22,6 +23,8 @@ export interface ClusteredOptions {
  */
 export function clusteredVectors(options: ClusteredOptions): Float32Array {
   const { count, dimensions, clusters, spread } = options;
+  assertSeed(options.seed);
+  assertSeed(options.centresSeed);
   const centres = gaussians(clusters * dimensions, options.centresSeed, 0, 1);
   const rng = xoroshiro128plus(options.seed);
   const noise = gaussians(count * dimensions, options.seed + 1, 0, spread);

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createRuntime, dispatch, stateless, type Runtime } from '../../src/index.js';
-import { AwaitEventTimeoutError, ManualClock, ProbeExpectationError, awaitEvent, createTestProbe } from '../../src/testkit/index.js';
+import { AwaitEventTimeoutError, ManualClock, ProbeExpectationError, awaitEvent, clusteredVectors, createTestProbe } from '../../src/testkit/index.js';
+import { SeedError } from '../../src/random.js';
 
 const runtimes: Runtime[] = [];
 afterEach(async () => {
@@ -56,5 +57,14 @@ describe('awaitEvent', () => {
     rt.spawn(rt.root, stateless((_: never) => undefined), { name: 'x' });
     await expect(spawned).resolves.toMatchObject({ type: 'spawned', path: '/x' });
     await expect(awaitEvent(rt, (e) => e.type === 'escalated', 20)).rejects.toBeInstanceOf(AwaitEventTimeoutError);
+  });
+});
+
+describe('clustered vectors', () => {
+  it('refuses a seed another seed would replay, as createRandom does', () => {
+    const options = { count: 4, dimensions: 2, clusters: 2, spread: 0.1, seed: 1, centresSeed: 1 };
+    expect(clusteredVectors(options)).toEqual(clusteredVectors(options));
+    expect(() => clusteredVectors({ ...options, seed: 2 ** 32 + 1 })).toThrow(SeedError);
+    expect(() => clusteredVectors({ ...options, centresSeed: -1 })).toThrow(SeedError);
   });
 });

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { DeploymentMetrics } from '../../topologies/deployment.js';
 import type { TopologyComparison } from '../../topologies/compare.js';
+import { MAX_SEED, MIN_SEED } from '../../random.js';
 
 /** Bumped whenever a field of the file changes meaning or goes away; new optional fields do not bump it. */
 export const METRICS_SCHEMA_VERSION = 1;
@@ -23,7 +24,7 @@ const curvePoint = z.object({
 export const metricsFileSchema = z.object({
   schemaVersion: z.literal(METRICS_SCHEMA_VERSION),
   topology: z.string(),
-  seed: z.number().int(),
+  seed: z.number().int().min(MIN_SEED).max(MAX_SEED),
   generatedAt: z.string(),
   reference: z.object({
     agents: z.string(),
