@@ -74,7 +74,7 @@ export {
   type RestoreSource,
   type SnapshotInfo,
 } from './memory/store.js';
-export { validatePattern, PatternValidationError, type Pattern, type PatternInput, type Outcome } from './memory/pattern.js';
+export { validatePattern, PatternValidationError, MAX_VERSION, MAX_TIME, type Pattern, type PatternInput, type Outcome } from './memory/pattern.js';
 export type { JournalEvent } from './memory/journal.js';
 export type { IntegrityReport } from './memory/integrity.js';
 export { utility, DEFAULT_RECENCY_HALF_LIFE_MS } from './memory/eviction.js';
@@ -87,6 +87,7 @@ export {
   PatternNotFoundError,
   JournalError,
   PersistenceConflictError,
+  CorruptMemoryFileError,
 } from './memory/errors.js';
 export { openLmdbPersistence, type LmdbPersistence, type LmdbPersistenceOptions } from './memory/persistence-engine.js';
 export {

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { SwarmbankError } from '../errors.js';
-import { NotAPatternMemoryError } from '../memory/errors.js';
+import { CorruptMemoryFileError, NotAPatternMemoryError } from '../memory/errors.js';
 import { readMemoryFormat as readFormat, type MemoryFormatInfo } from '../memory/format.js';
 import { openPatternMemory, type PatternMemory } from '../memory/store.js';
 
@@ -21,7 +21,7 @@ export class MemoryDirectoryError extends SwarmbankError {
  * opens it read-only): `openPatternMemory` must be given the same
  * dimensions and feature space. Refuses, with a `MemoryDirectoryError`
  * naming the problem, a path that is missing, not a directory, holds no LMDB
- * environment, or one that is not a pattern memory.
+ * environment, a damaged one, or one that is not a pattern memory.
  */
 export async function readMemoryFormat(dir: string): Promise<MemoryFormatInfo> {
   let stat: fs.Stats;
@@ -47,6 +47,7 @@ export async function readMemoryFormat(dir: string): Promise<MemoryFormatInfo> {
     return await readFormat(dir);
   } catch (error) {
     if (error instanceof NotAPatternMemoryError) throw new MemoryDirectoryError(dir, error.reason);
+    if (error instanceof CorruptMemoryFileError) throw new MemoryDirectoryError(dir, `holds a damaged pattern memory (data.mdb: ${error.reason})`);
     throw new MemoryDirectoryError(dir, `cannot be opened as a pattern memory (${error instanceof Error ? error.message : String(error)})`);
   }
 }

@@ -1,6 +1,6 @@
 import { SwarmbankError } from '../errors.js';
 import type { Direction } from '../market/outcomes.js';
-import type { Outcome, Pattern, PatternInput } from '../memory/pattern.js';
+import { isZeroVector, type Outcome, type Pattern, type PatternInput } from '../memory/pattern.js';
 import type { PatternMemory } from '../memory/store.js';
 import { VectorIndex, type VectorIndexOptions, type VectorMatch } from '../memory/vector-index.js';
 import { marketCondition, type FeatureSpace } from './features.js';
@@ -136,6 +136,7 @@ export class PatternLearner implements Learner {
   private readonly patterns = new Map<string, WorkingPattern>();
   private readonly dirty = new Set<string>();
   private nextId = 0;
+  private directionless = 0;
 
   private constructor(
     private readonly space: FeatureSpace,
@@ -179,8 +180,25 @@ export class PatternLearner implements Learner {
     }
     const index = await VectorIndex.open({ dimensions: space.dimensions, hnsw: options.hnsw ?? false, initialCapacity: memory?.count() });
     const learner = new PatternLearner(space, index, memory, agentId, learningRate, k, similarityThreshold, minEdge);
-    if (memory !== undefined) for (const pattern of memory.iterate()) learner.load(pattern);
+    if (memory !== undefined) {
+      for (const pattern of memory.iterate()) learner.load(pattern);
+      if (learner.directionless > 0) {
+        process.emitWarning(
+          `swarmbank learner: ignored ${learner.directionless} pattern(s) of ${memory.path} with an all-zero embedding, which no cosine search can use`,
+          { code: 'SWARMBANK_ZERO_EMBEDDING' },
+        );
+      }
+    }
     return learner;
+  }
+
+  /**
+   * Patterns of the memory the learner left out because their embedding is
+   * all zeros. A memory refuses such a write; this counts those stored
+   * before it did, which would otherwise make every open throw.
+   */
+  get ignored(): number {
+    return this.directionless;
   }
 
   get learningRate(): number {
@@ -301,6 +319,10 @@ export class PatternLearner implements Learner {
   }
 
   private load(pattern: Pattern): void {
+    if (isZeroVector(pattern.embedding)) {
+      this.directionless++;
+      return;
+    }
     const working: WorkingPattern = {
       id: pattern.id,
       embedding: Float32Array.from(pattern.embedding),

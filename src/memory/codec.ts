@@ -1,6 +1,6 @@
 import { Packr } from 'msgpackr';
 import { callerEmbeddings, LITTLE_ENDIAN_HOST } from './embedding-pool.js';
-import { validatePattern, type Pattern, type PatternExpectations } from './pattern.js';
+import { validateStoredPattern, type Pattern, type PatternExpectations } from './pattern.js';
 
 /**
  * The msgpack shape of a pattern on disk. Keys are always present and always
@@ -305,7 +305,8 @@ export function toStored(pattern: Pattern): StoredPattern {
 }
 
 /**
- * Turns a decoded record back into a validated pattern. Throws
+ * Turns a decoded record back into a validated pattern, by the rules for
+ * what a memory already holds (`validateStoredPattern`). Throws
  * `PatternValidationError` (or `RangeError` for a torn embedding); callers
  * wrap it into `CorruptRecordError` with the database and key.
  */
@@ -333,7 +334,7 @@ export function fromStored(record: unknown, expect: PatternExpectations, embeddi
   // Added afterwards rather than spread into the literal, which V8 builds on a much slower path (every decode pays it).
   const condition = stored['condition'];
   if (condition !== null) pattern['condition'] = condition;
-  validatePattern(pattern, expect);
+  validateStoredPattern(pattern, expect);
   return pattern;
 }
 

@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import { open, type Database, type RootDatabase, type Transaction } from 'lmdb';
+import { checkDataFile } from './data-file.js';
 import { MemoryOptionsError } from './errors.js';
 import type { EvictionKey } from './eviction.js';
 
@@ -60,6 +61,7 @@ export interface Databases {
 
 export function openDatabases(path: string): Databases {
   fs.mkdirSync(path, { recursive: true });
+  checkDataFile(path);
   // The directory name may contain a dot, which lmdb would otherwise take for a file name.
   const root = open({ path, maxDbs: 8, noSubdir: false });
   // A process killed mid-read leaves its reader slot behind; free it before it pins old pages.

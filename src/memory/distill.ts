@@ -1,7 +1,7 @@
 import { compareIds } from './ids.js';
 import { clusterNearDuplicates } from './near-duplicates.js';
 import { optionReader } from './options.js';
-import type { Pattern, PatternInput } from './pattern.js';
+import { isZeroVector, type Pattern, type PatternInput } from './pattern.js';
 import type { PatternMemory } from './store.js';
 
 export interface DistillOptions {
@@ -51,6 +51,10 @@ export interface DistillPlan {
  * confidence are the support-weighted means of the cluster's (plain means
  * when no member has support), its support and successes are the sums, and
  * the store gives it the highest version among the cluster plus one.
+ *
+ * A cluster whose merged embedding would round to all zeros in float32
+ * (possible only for denormal-sized embeddings) is left unmerged: a memory
+ * refuses a pattern without a direction.
  *
  * A consolidated pattern is never removed: it leads its cluster and may
  * absorb others, but is never absorbed, and is never pruned.
@@ -104,12 +108,16 @@ export function planDistillation(patterns: readonly Pattern[], dimensions: numbe
   );
 
   const absorbed = new Set<string>();
-  const merges = clusters.map((indices) => {
+  const merges: DistillPlan['merges'][number][] = [];
+  for (const indices of clusters) {
     const members = indices.map((i) => ordered[i] as Pattern);
     const [leader, ...rest] = members as [Pattern, ...Pattern[]];
+    const pattern = mergedInput(leader, members, dimensions);
+    // Members all lean towards the leader, so their mean never cancels out, yet a mean of denormals can round to zero in float32; the memory would refuse that merge.
+    if (isZeroVector(pattern.embedding)) continue;
     for (const p of rest) absorbed.add(p.id);
-    return { into: leader.id, from: rest.map((p) => p.id), pattern: mergedInput(leader, members, dimensions) };
-  });
+    merges.push({ into: leader.id, from: rest.map((p) => p.id), pattern });
+  }
 
   const mergedById = new Map(merges.map((merge) => [merge.into, merge.pattern]));
   const prunes = ordered

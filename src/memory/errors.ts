@@ -20,6 +20,21 @@ export class NotAPatternMemoryError extends SwarmbankError {
   }
 }
 
+/**
+ * A memory's `data.mdb` is damaged (truncated, overwritten, not LMDB's at
+ * all) so that LMDB would read past its end or trust garbage, which kills
+ * the process rather than throwing. Refused before LMDB opens it; nothing
+ * was changed.
+ */
+export class CorruptMemoryFileError extends SwarmbankError {
+  constructor(
+    readonly file: string,
+    readonly reason: string,
+  ) {
+    super('MEMORY_FILE_CORRUPT', `${file} is damaged: ${reason}`);
+  }
+}
+
 /** A stored record could not be decoded into what its database holds. Nothing was changed. */
 export class CorruptRecordError extends SwarmbankError {
   constructor(

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { open } from 'lmdb';
 import type { MemoryFormat, MetaKey } from './databases.js';
+import { checkDataFile } from './data-file.js';
 import { NotAPatternMemoryError } from './errors.js';
 
 /** What a memory directory holds, read without opening it as a memory. */
@@ -22,11 +23,13 @@ export interface MemoryFormatInfo extends MemoryFormat {
  * from the meta database, in a read-only LMDB environment: nothing is
  * created or changed, even when `dir` holds something else. Refuses with
  * `NotAPatternMemoryError` a directory with no LMDB environment, or one
- * whose environment holds no pattern memory; an environment LMDB cannot
- * open throws what LMDB throws.
+ * whose environment holds no pattern memory, and with
+ * `CorruptMemoryFileError` a damaged data.mdb (see `checkDataFile`); any
+ * other environment LMDB cannot open throws what LMDB throws.
  */
 export async function readMemoryFormat(dir: string): Promise<MemoryFormatInfo> {
   if (!fs.existsSync(path.join(dir, 'data.mdb'))) throw new NotAPatternMemoryError(dir, 'holds no pattern memory (no data.mdb)');
+  checkDataFile(dir);
   const root = open({ path: dir, maxDbs: 8, noSubdir: false, readOnly: true });
   try {
     // A read-only environment cannot create the meta database, so one that is not there reads as absent.

@@ -63,6 +63,15 @@ export interface PatternExpectations {
 export const MAX_ID_LENGTH = 256;
 export const MAX_TAG_LENGTH = 128;
 export const MAX_TAGS = 64;
+/**
+ * The highest version a pattern may have: 2^48, thousands of years of a
+ * write a millisecond to one pattern, yet 32 times below 2^53, where + 1
+ * stops being exact. A pattern that would pass it is refused, whole, rather
+ * than stored where no update of it could ever be written again.
+ */
+export const MAX_VERSION = 2 ** 48;
+/** The range of timestamps a JS Date can hold, in ms since the epoch. */
+export const MAX_TIME = 8.64e15;
 
 /** A pattern broke a rule; `field` names the first offending field. */
 export class PatternValidationError extends SwarmbankError {
@@ -81,10 +90,28 @@ export class PatternValidationError extends SwarmbankError {
 /**
  * Checks every field of a would-be pattern, in declaration order, and throws
  * on the first problem. Takes `unknown` because imported and decoded records
- * arrive untyped. It runs on every write and every decode, so it allocates
- * nothing unless it throws (no per-call closure for the failure).
+ * arrive untyped. It runs on every write and (as `validateStoredPattern`)
+ * every decode, so it allocates nothing unless it throws (no per-call
+ * closure for the failure).
+ *
+ * Besides types and ranges it refuses an embedding of zeros (no direction,
+ * so no cosine with anything: the learner's index cannot hold it), a
+ * version above `MAX_VERSION`, and a timestamp a Date cannot hold.
  */
 export function validatePattern(candidate: unknown, expect: PatternExpectations): asserts candidate is Pattern {
+  checkPattern(candidate, expect, true);
+}
+
+/**
+ * `validatePattern` for a record a memory already holds: it waives the rules
+ * added after memories were first written (zero embeddings, `MAX_VERSION`,
+ * `MAX_TIME`), so that a memory written before them still opens.
+ */
+export function validateStoredPattern(candidate: unknown, expect: PatternExpectations): asserts candidate is Pattern {
+  checkPattern(candidate, expect, false);
+}
+
+function checkPattern(candidate: unknown, expect: PatternExpectations, strict: boolean): asserts candidate is Pattern {
   if (typeof candidate !== 'object' || candidate === null || Array.isArray(candidate)) {
     throw new PatternValidationError('pattern', `must be an object, got ${describeType(candidate)}`);
   }
@@ -100,6 +127,7 @@ export function validatePattern(candidate: unknown, expect: PatternExpectations)
     fail(id, 'embedding', `has ${embedding.length} dimensions, expected ${expect.dimensions}`);
   }
   if (!allFinite(embedding)) fail(id, 'embedding', `holds a non-finite value at index ${firstNonFinite(embedding)}`);
+  if (strict && isZeroVector(embedding)) fail(id, 'embedding', 'is all zeros, a vector with no direction');
   if (!OUTCOMES.includes(p['outcome'] as Outcome)) fail(id, 'outcome', `must be one of ${OUTCOMES.join(', ')}`);
   requireUnit(p['confidence'], 'confidence', id);
   const support = requireCount(p['support'], 'support', id);
@@ -107,6 +135,7 @@ export function validatePattern(candidate: unknown, expect: PatternExpectations)
   if (successes > support) fail(id, 'successes', `(${successes}) exceeds support (${support})`);
   const version = requireCount(p['version'], 'version', id);
   if (version < 1) fail(id, 'version', 'must be at least 1');
+  if (strict && version > MAX_VERSION) fail(id, 'version', `(${version}) exceeds the maximum ${MAX_VERSION}`);
   requireText(p['origin'], 'origin', MAX_ID_LENGTH, id);
   if (p['featureSpaceId'] !== expect.featureSpaceId) {
     fail(id, 'featureSpaceId', `is ${JSON.stringify(p['featureSpaceId'])}, expected ${JSON.stringify(expect.featureSpaceId)}`);
@@ -121,8 +150,8 @@ export function validatePattern(candidate: unknown, expect: PatternExpectations)
   if (p['condition'] !== undefined) requireText(p['condition'], 'condition', MAX_TAG_LENGTH, id);
   if (typeof p['consolidated'] !== 'boolean') fail(id, 'consolidated', 'must be a boolean');
   requireUnit(p['plasticity'], 'plasticity', id);
-  const createdAt = requireTime(p['createdAt'], 'createdAt', id);
-  const updatedAt = requireTime(p['updatedAt'], 'updatedAt', id);
+  const createdAt = requireTime(p['createdAt'], 'createdAt', id, strict);
+  const updatedAt = requireTime(p['updatedAt'], 'updatedAt', id, strict);
   if (updatedAt < createdAt) fail(id, 'updatedAt', `(${updatedAt}) is before createdAt (${createdAt})`);
 }
 
@@ -155,6 +184,16 @@ function allFinite(values: Float32Array): boolean {
   return a + b + c + d === 0;
 }
 
+/**
+ * Exits at the first non-zero value, which in a real embedding is almost
+ * always the first: this costs next to nothing per write. `-0 !== 0` is
+ * false, so negative zeros count as zeros, as they must (no direction).
+ */
+export function isZeroVector(values: Float32Array): boolean {
+  for (let i = 0; i < values.length; i++) if (values[i] !== 0) return false;
+  return true;
+}
+
 function firstNonFinite(values: Float32Array): number {
   return values.findIndex((value) => !Number.isFinite(value));
 }
@@ -172,10 +211,11 @@ function requireCount(value: unknown, field: string, id: string | undefined): nu
   return value;
 }
 
-function requireTime(value: unknown, field: string, id: string | undefined): number {
+function requireTime(value: unknown, field: string, id: string | undefined, strict: boolean): number {
   if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
     return fail(id, field, `must be a non-negative finite timestamp, got ${describeType(value)}`);
   }
+  if (strict && value > MAX_TIME) fail(id, field, `(${value}) is past the last time a Date can hold (${MAX_TIME})`);
   return value;
 }
 

@@ -3,6 +3,7 @@ import { open, type Database, type RootDatabase } from 'lmdb';
 import type { PersistedEvent, PersistedSnapshot, PersistenceEngine } from '../persistence.js';
 import { PersistenceConflictError } from './errors.js';
 import { readKey, streamRange } from './ranges.js';
+import { checkDataFile } from './data-file.js';
 
 export interface LmdbPersistenceOptions {
   /** A directory of its own; created if missing. */
@@ -39,6 +40,7 @@ interface StoredActorSnapshot {
  */
 export function openLmdbPersistence(options: LmdbPersistenceOptions): LmdbPersistence {
   fs.mkdirSync(options.path, { recursive: true });
+  checkDataFile(options.path);
   const root: RootDatabase = open({ path: options.path, maxDbs: 4, noSubdir: false });
   root.readerCheck();
   const encoding = { encoder: { moreTypes: true } } as const;

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { JournalError } from './errors.js';
 import type { JournalEvent } from './journal.js';
-import type { Pattern } from './pattern.js';
+import { isZeroVector, type Pattern } from './pattern.js';
 import type { PatternMemory } from './store.js';
 import { VectorIndex, type HnswLoadReport, type SearchOptions, type VectorIndexOptions, type VectorMatch } from './vector-index.js';
 
@@ -22,6 +22,8 @@ export interface PatternMatch extends VectorMatch {
 /** How the index was made searchable when it was opened. */
 export interface SearchOpenReport {
   readonly patterns: number;
+  /** Patterns left out because their embedding is all zeros: stored before memories refused them, and unsearchable. */
+  readonly ignored: number;
   /** Time to load every stored vector into the index. */
   readonly vectorsMs: number;
   readonly graph: HnswLoadReport;
@@ -60,10 +62,15 @@ export class PatternSearch {
     const graphPath = options.graphPath ?? path.join(memory.path, 'vectors.hnsw');
     const started = performance.now();
     // Read the sequence number before the patterns: events in between are replayed again, which is harmless.
-    const applied = loadAll(memory, index);
+    const { applied, ignored } = loadAll(memory, index);
     const vectorsMs = performance.now() - started;
+    if (ignored > 0) {
+      const message = `swarmbank pattern search: ignored ${ignored} pattern(s) of ${memory.path} with an all-zero embedding`;
+      if (options.onWarning === undefined) process.emitWarning(message, { code: 'SWARMBANK_ZERO_EMBEDDING' });
+      else options.onWarning(message);
+    }
     const graph = index.loadHnsw(graphPath);
-    return new PatternSearch(memory, index, graphPath, applied, { patterns: index.size, vectorsMs, graph });
+    return new PatternSearch(memory, index, graphPath, applied, { patterns: index.size, ignored, vectorsMs, graph });
   }
 
   /** The k patterns most similar to `query` (cosine), after catching up with the journal. */
@@ -88,7 +95,7 @@ export class PatternSearch {
     } catch (error) {
       if (!(error instanceof JournalError && error.code === 'JOURNAL_COMPACTED')) throw error;
       for (const id of [...this.index.ids()]) this.index.remove(id);
-      this.applied = loadAll(this.memory, this.index);
+      this.applied = loadAll(this.memory, this.index).applied;
     }
   }
 
@@ -105,21 +112,32 @@ export class PatternSearch {
   }
 }
 
-function loadAll(memory: PatternMemory, index: VectorIndex): number {
+function loadAll(memory: PatternMemory, index: VectorIndex): { applied: number; ignored: number } {
   const applied = memory.lastSeq();
-  for (const pattern of memory.iterate()) index.upsert(pattern.id, pattern.embedding, facetsOf(pattern));
-  return applied;
+  let ignored = 0;
+  for (const pattern of memory.iterate()) if (!indexPattern(index, pattern)) ignored++;
+  return { applied, ignored };
+}
+
+/** Indexes the pattern, unless its embedding is all zeros (see `SearchOpenReport.ignored`); says whether it did. */
+function indexPattern(index: VectorIndex, pattern: Pattern): boolean {
+  if (isZeroVector(pattern.embedding)) {
+    index.remove(pattern.id);
+    return false;
+  }
+  index.upsert(pattern.id, pattern.embedding, facetsOf(pattern));
+  return true;
 }
 
 function apply(index: VectorIndex, event: JournalEvent): void {
   switch (event.type) {
     case 'upsert':
     case 'import':
-      index.upsert(event.pattern.id, event.pattern.embedding, facetsOf(event.pattern));
+      indexPattern(index, event.pattern);
       return;
     case 'merge':
       for (const id of event.sources) index.remove(id);
-      index.upsert(event.pattern.id, event.pattern.embedding, facetsOf(event.pattern));
+      indexPattern(index, event.pattern);
       return;
     case 'evict':
     case 'delete':

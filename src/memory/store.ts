@@ -8,7 +8,7 @@ import { buildEvictionIndex, DEFAULT_RECENCY_HALF_LIFE_MS, evictionKey } from '.
 import { checkIntegrity, type IntegrityReport } from './integrity.js';
 import { applyEvent, decodeRecord, encodeEnvelope, type JournalEvent, type PatternState, type PendingEvent } from './journal.js';
 import { JournalRecordBuilder } from './journal-record.js';
-import { PatternValidationError, validatePattern, type Pattern, type PatternInput } from './pattern.js';
+import { PatternValidationError, validatePattern, validateStoredPattern, type Pattern, type PatternInput } from './pattern.js';
 import { readBinaryKey, scanRange, streamRange } from './ranges.js';
 import { dropSnapshotsBefore, latestSnapshotInfo, snapshotPatterns, writeSnapshot } from './snapshot.js';
 
@@ -115,7 +115,12 @@ export interface PatternMemory {
   /** The sequence number of the newest journal event; 0 for a new memory. */
   lastSeq(): number;
 
-  /** Writes one pattern: version 1 if new, else the stored version + 1. Consolidation is kept. */
+  /**
+   * Writes one pattern: version 1 if new, else the stored version + 1.
+   * Consolidation is kept. A pattern with an all-zero embedding, a version
+   * past `MAX_VERSION` or a time past `MAX_TIME` is refused
+   * (`PatternValidationError`), as by every write here.
+   */
   upsert(input: PatternInput): Promise<Pattern>;
   /** Writes all patterns in one transaction: all of them, or none if one is invalid. */
   upsertMany(inputs: readonly PatternInput[]): Promise<Pattern[]>;
@@ -163,7 +168,9 @@ export interface PatternMemory {
    * the result holds byte-identical pattern records. A snapshot may only be
    * restored into an empty memory; events must continue this memory's
    * journal without a gap. Capacity is not enforced: the source's evictions
-   * are in its journal.
+   * are in its journal. Patterns are checked as stored ones are
+   * (`validateStoredPattern`), so a history that predates the write-time
+   * rules on zero embeddings, versions and times still restores.
    */
   restore(source: RestoreSource): Promise<void>;
   /** Drops journal events and snapshots older than the newest snapshot. */
@@ -582,7 +589,8 @@ class LmdbPatternMemory implements PatternMemory {
   private async restoreSnapshot(info: SnapshotInfo, patterns: AsyncIterable<Pattern> | Iterable<Pattern>): Promise<void> {
     const all: Pattern[] = [];
     for await (const pattern of patterns) {
-      validatePattern(pattern, this.format);
+      // A restore copies another memory's history byte for byte, which may predate the write-time rules.
+      validateStoredPattern(pattern, this.format);
       all.push(pattern);
     }
     if (all.length !== info.count) {
@@ -762,10 +770,11 @@ class WriteScope implements PatternState {
     if (event.seq !== this.seq + 1) {
       throw new JournalError('JOURNAL_GAP', `event ${event.seq} cannot follow event ${this.seq}`);
     }
-    if ('pattern' in event) validatePattern(event.pattern, format);
+    // As for a snapshot (see restoreSnapshot), the history may predate the write-time rules.
+    if ('pattern' in event) validateStoredPattern(event.pattern, format);
     this.recordEvent(event);
     // A consolidate event carries no pattern to check beforehand; a bad plasticity shows in the result, and throwing rolls it back.
-    if (event.type === 'consolidate') validatePattern(this.get(event.id), format);
+    if (event.type === 'consolidate') validateStoredPattern(this.get(event.id), format);
   }
 
   /** Evicts lowest-utility patterns until the count fits; each eviction is journaled like any other change. */

@@ -125,6 +125,15 @@ describe('swarmbank memory inspect', () => {
     expect(out).toMatch(/pattern "p05" is produced by the journal but not stored/);
   });
 
+  it('refuses a memory whose data.mdb is truncated with a MEMORY_DIRECTORY error naming the damage, instead of crashing', async () => {
+    const dir = await plantedMemory();
+    fs.truncateSync(path.join(dir, 'data.mdb'), 8192);
+    await expect(memory('inspect', '--data', dir)).rejects.toMatchObject({
+      code: 'MEMORY_DIRECTORY',
+      message: expect.stringMatching(/: holds a damaged pattern memory \(data\.mdb: 8192 bytes, truncated: its newest meta page \(txn \d+\) uses \d+ bytes\)$/),
+    });
+  });
+
   it('refuses a missing directory, a directory without a memory, a deployment directory and its actor journal, naming the problem', async () => {
     const missing = path.join(tempDir(), 'nope');
     await expect(memory('inspect', '--data', missing)).rejects.toMatchObject({ code: 'MEMORY_DIRECTORY', message: `${missing}: does not exist` });

@@ -1,5 +1,5 @@
-import { describe, expect, it } from 'vitest';
-import { featureSpace } from '../../src/learning/features.js';
+import { describe, expect, it, vi } from 'vitest';
+import { computeFeatures, featureSpace } from '../../src/learning/features.js';
 import { LearnerConfigError, PatternLearner } from '../../src/learning/learner.js';
 import { useLearningFixture } from './support.js';
 
@@ -108,5 +108,61 @@ describe('PatternLearner', () => {
     const reopened = await PatternLearner.open({ space, memory });
     expect(reopened.size).toBe(2);
     expect(reopened.predict(trend)).toEqual(learner.predict(trend));
+  });
+});
+
+describe('PatternLearner and embeddings without a direction', () => {
+  it('learns and commits on a perfectly flat market, whose features are zero but for the anchor', async () => {
+    const flat = Array.from({ length: space.lookback + 5 }, (_, i) => ({ time: i * 86_400_000, open: 100, high: 100, low: 100, close: 100, volume: 1_000 }));
+    const features = computeFeatures(flat, space).filter((v): v is Float32Array => v !== undefined);
+    expect(features.length).toBeGreaterThan(0);
+    const memory = await fixture.memory(space);
+    const learner = await PatternLearner.open({ space, memory });
+    for (const v of features) {
+      expect(v.some((x) => x !== 0)).toBe(true);
+      learner.learn(v, 1);
+    }
+    await learner.commit();
+    expect(memory.count()).toBe(1);
+    expect(learner.predict(features[0]!).position).toBe('long');
+  });
+
+  it('opens a memory holding an all-zero pattern stored before memories refused it, leaving it out with a counted warning', async () => {
+    const memory = await fixture.memory(space);
+    const at = 1_700_000_000_000;
+    const old = (id: string, embedding: Float32Array) => ({
+      id,
+      embedding,
+      outcome: 'up' as const,
+      confidence: 0.8,
+      support: 5,
+      successes: 4,
+      version: 1,
+      origin: 'old-peer',
+      featureSpaceId: space.id,
+      tags: [],
+      consolidated: false,
+      plasticity: 1,
+      createdAt: at,
+      updatedAt: at,
+    });
+    await memory.restore({
+      events: [
+        { type: 'import', seq: 1, at, source: 'old-peer', pattern: old('zero', new Float32Array(space.dimensions)) },
+        { type: 'import', seq: 2, at, source: 'old-peer', pattern: old('trend', vector({ 0: 1, 4: 2.5 })) },
+      ],
+    });
+    const warn = vi.spyOn(process, 'emitWarning').mockImplementation(() => undefined);
+    try {
+      const learner = await PatternLearner.open({ space, memory });
+      expect(learner.size).toBe(1);
+      expect(learner.ignored).toBe(1);
+      expect(learner.exportPatterns().map((p) => p.id)).toEqual(['trend']);
+      expect(learner.predict(vector({ 0: 1, 4: 2.5 })).position).toBe('long');
+      expect(warn).toHaveBeenCalledWith(expect.stringMatching(/ignored 1 pattern\(s\) .* all-zero embedding/), { code: 'SWARMBANK_ZERO_EMBEDDING' });
+      learner.close();
+    } finally {
+      warn.mockRestore();
+    }
   });
 });

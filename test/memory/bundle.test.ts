@@ -14,7 +14,7 @@ import {
   type BundleSelection,
 } from '../../src/memory/bundle.js';
 import { InvalidOptionError } from '../../src/memory/options.js';
-import type { Pattern } from '../../src/memory/pattern.js';
+import { MAX_TIME, MAX_VERSION, PatternValidationError, type Pattern } from '../../src/memory/pattern.js';
 import type { PatternMemory } from '../../src/memory/store.js';
 import { createRandom } from '../../src/random.js';
 import { DIMENSIONS, FEATURE_SPACE, input, manualClock, randomInput, useMemoryFixture } from './support.js';
@@ -238,6 +238,8 @@ describe('pattern bundles', () => {
       ['embedding', (r) => ({ ...r, embedding: [1, 2, 3, 4, 5, 6, 7, 8] })],
       ['embedding', (r) => ({ ...r, embedding: floatBytes([1, 2, 3, Number.POSITIVE_INFINITY, 5, 6, 7, 8]) })],
       ['embedding', (r) => ({ ...r, embedding: floatBytes([1, 2, 3, Number.NaN, 5, 6, 7, 8]) })],
+      ['embedding', (r) => ({ ...r, embedding: floatBytes([0, 0, 0, 0, 0, 0, 0, 0]) })],
+      ['embedding', (r) => ({ ...r, embedding: floatBytes([0, -0, 0, -0, 0, -0, 0, -0]) })],
       ['outcome', (r) => ({ ...r, outcome: 'sideways' })],
       ['confidence', (r) => ({ ...r, confidence: 1.5 })],
       ['confidence', (r) => ({ ...r, confidence: Number.NaN })],
@@ -246,6 +248,8 @@ describe('pattern bundles', () => {
       ['support', (r) => ({ ...r, support: 2.5 })],
       ['successes', (r) => ({ ...r, successes: (r['support'] as number) + 1 })],
       ['version', (r) => ({ ...r, version: 0 })],
+      ['version', (r) => ({ ...r, version: MAX_VERSION + 1 })],
+      ['version', (r) => ({ ...r, version: Number.MAX_SAFE_INTEGER })],
       ['origin', (r) => ({ ...r, origin: undefined })],
       ['tags', (r) => ({ ...r, tags: 'trending' })],
       ['tags[0]', (r) => ({ ...r, tags: [7] })],
@@ -253,6 +257,8 @@ describe('pattern bundles', () => {
       ['consolidated', (r) => ({ ...r, consolidated: 1 })],
       ['plasticity', (r) => ({ ...r, plasticity: -0.1 })],
       ['createdAt', (r) => ({ ...r, createdAt: Number.POSITIVE_INFINITY })],
+      ['createdAt', (r) => ({ ...r, createdAt: 1e300, updatedAt: 1e300 })],
+      ['updatedAt', (r) => ({ ...r, updatedAt: MAX_TIME + 1 })],
       ['updatedAt', (r) => ({ ...r, updatedAt: (r['createdAt'] as number) - 1 })],
       ['featureSpaceId', (r) => ({ ...r, featureSpaceId: FEATURE_SPACE })],
       ['id', (r) => ({ ...r, id: 'awkward' })],
@@ -265,6 +271,16 @@ describe('pattern bundles', () => {
 
       expect(error).toMatchObject({ code: 'BUNDLE_PATTERN', index: 1, field });
       expect(error.message).toMatch(/^bundle pattern 1: /);
+      expect(fingerprint(into)).toBe(before);
+    });
+
+    it('refuses, whole, a pattern at MAX_VERSION, whose import would write a version past it', async () => {
+      const into = await target();
+      const before = fingerprint(into);
+      const bytes = forge(exportBundle(await source()), { records: (records) => records.map((r, i) => (i === 1 ? { ...r, version: MAX_VERSION } : r)) });
+      const error = await importBundle(into, bytes, { mode: 'full' }).catch((thrown: unknown) => thrown);
+      expect(error).toBeInstanceOf(PatternValidationError);
+      expect(error).toMatchObject({ code: 'PATTERN_INVALID', field: 'version' });
       expect(fingerprint(into)).toBe(before);
     });
 

@@ -5,7 +5,7 @@ import { InvalidOptionError } from '../../src/memory/options.js';
 import type { PatternInput } from '../../src/memory/pattern.js';
 import type { PatternMemory } from '../../src/memory/store.js';
 import { createRandom, type Random } from '../../src/random.js';
-import { DIMENSIONS, input, manualClock, rawRecords, sortedIds, useMemoryFixture } from './support.js';
+import { DIMENSIONS, FEATURE_SPACE, input, manualClock, rawRecords, sortedIds, useMemoryFixture } from './support.js';
 
 const KEEP_ALL = { minSupport: 0, minConfidence: 0 } as const;
 
@@ -112,11 +112,45 @@ describe('distill', () => {
     expect((await distill(memory, { similarity: 0.99, ...KEEP_ALL })).merged).toEqual([{ into: 'y', from: ['x'] }]);
   });
 
-  it('leaves a zero embedding alone: it has no direction to be similar in', async () => {
+  it('leaves a zero embedding, stored before memories refused them, alone: it has no direction to be similar in', async () => {
     const memory = await fixture.open();
     const zero = new Float32Array(DIMENSIONS);
-    await seed(memory, [input('z1', { embedding: zero }), input('z2', { embedding: zero }), input('p')]);
+    const at = 1_700_000_000_000;
+    const old = (id: string, embedding: Float32Array) => ({
+      ...input(id, { embedding }),
+      tags: ['bullish_reversal'],
+      featureSpaceId: FEATURE_SPACE,
+      version: 1,
+      consolidated: false,
+      plasticity: 1,
+      createdAt: at,
+      updatedAt: at,
+    });
+    await memory.restore({
+      events: ['z1', 'z2'].map((id, i) => ({ type: 'import' as const, seq: i + 1, at, source: 'old-peer', pattern: old(id, zero) })),
+    });
+    await seed(memory, [input('p')]);
     expect((await distill(memory, { similarity: 0.5, ...KEEP_ALL })).merged).toEqual([]);
+  });
+
+  it('leaves a cluster unmerged when its mean embedding rounds to zeros in float32, which no memory would store', async () => {
+    const memory = await fixture.open();
+    // In units of the smallest float32 denormal: both members lean towards the leader, and their mean, (0.5, 0.5), rounds to zero.
+    const tiny = 2 ** -149;
+    const at = (values: readonly number[]) => Float32Array.from({ length: DIMENSIONS }, (_, k) => (values[k] ?? 0) * tiny);
+    await seed(memory, [
+      input('leader', { embedding: at([1, 1]), support: 0, successes: 0 }),
+      input('m1', { embedding: at([2, -1]), support: 1, successes: 1 }),
+      input('m2', { embedding: at([-1, 2]), support: 1, successes: 1 }),
+    ]);
+    await memory.consolidate(['leader']);
+    const options = { similarity: 0.3, ...KEEP_ALL };
+    expect(planDistillation([...memory.iterate()], DIMENSIONS, options).merges).toEqual([]);
+
+    const result = await distill(memory, options);
+
+    expect(result.merged).toEqual([]);
+    expect(sortedIds(memory)).toEqual(['leader', 'm1', 'm2']);
   });
 
   it('prunes patterns below minSupport or minConfidence, judged after merging', async () => {

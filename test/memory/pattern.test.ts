@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { SwarmbankError } from '../../src/errors.js';
-import { PatternValidationError, validatePattern, type Pattern } from '../../src/memory/pattern.js';
+import { MAX_TIME, MAX_VERSION, PatternValidationError, validatePattern, validateStoredPattern, type Pattern } from '../../src/memory/pattern.js';
 import { DIMENSIONS, FEATURE_SPACE } from './support.js';
 
 const expect8 = { dimensions: DIMENSIONS, featureSpaceId: FEATURE_SPACE };
@@ -93,6 +93,38 @@ describe('pattern validation', () => {
   it('refuses what is not an object', () => {
     expect(fieldOf(null)).toBe('pattern');
     expect(fieldOf([valid()])).toBe('pattern');
+  });
+
+  it('refuses an embedding of zeros, negative zeros included, which has no direction for a cosine', () => {
+    expect(fieldOf({ ...valid(), embedding: new Float32Array(DIMENSIONS) })).toBe('embedding');
+    expect(fieldOf({ ...valid(), embedding: new Float32Array(DIMENSIONS).fill(-0) })).toBe('embedding');
+    expect(() => validatePattern({ ...valid(), embedding: new Float32Array(DIMENSIONS) }, expect8)).toThrow(/pattern "p-1": embedding is all zeros/);
+    for (let index = 0; index < DIMENSIONS; index++) {
+      const embedding = new Float32Array(DIMENSIONS);
+      embedding[index] = 1e-45;
+      expect(fieldOf({ ...valid(), embedding })).toBe('none');
+    }
+  });
+
+  it('refuses a version above MAX_VERSION, leaving room below 2^53 for the increment of every write', () => {
+    expect(fieldOf({ ...valid(), version: MAX_VERSION })).toBe('none');
+    expect(fieldOf({ ...valid(), version: MAX_VERSION + 1 })).toBe('version');
+    expect(fieldOf({ ...valid(), version: Number.MAX_SAFE_INTEGER })).toBe('version');
+    expect(MAX_VERSION * 32).toBeLessThanOrEqual(Number.MAX_SAFE_INTEGER + 1);
+  });
+
+  it('refuses a timestamp past the last one a Date can hold', () => {
+    expect(fieldOf({ ...valid(), createdAt: MAX_TIME, updatedAt: MAX_TIME })).toBe('none');
+    expect(new Date(MAX_TIME).getTime()).toBe(MAX_TIME);
+    expect(Number.isNaN(new Date(MAX_TIME + 1).getTime())).toBe(true);
+    expect(fieldOf({ ...valid(), createdAt: MAX_TIME + 1, updatedAt: MAX_TIME + 1 })).toBe('createdAt');
+    expect(fieldOf({ ...valid(), updatedAt: 1e300 })).toBe('updatedAt');
+  });
+
+  it('waives those three rules for what a memory already holds, so that older memories still read', () => {
+    const old = { ...valid(), embedding: new Float32Array(DIMENSIONS), version: Number.MAX_SAFE_INTEGER, createdAt: 1e300, updatedAt: 1e300 };
+    expect(() => validateStoredPattern(old, expect8)).not.toThrow();
+    expect(() => validateStoredPattern({ ...old, confidence: 2 }, expect8)).toThrow(PatternValidationError);
   });
 
   it('says which pattern and what was wrong', () => {

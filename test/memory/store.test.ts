@@ -50,7 +50,7 @@ describe('pattern store', () => {
       async (_, cacheSize) => {
         const memory = await fixture.open({ cacheSize });
         const ids = Array.from({ length: 40 }, (_, n) => `p${String(n).padStart(2, '0')}`);
-        await memory.upsertMany(ids.map((id, n) => input(id, { embedding: new Float32Array(DIMENSIONS).fill(n) })));
+        await memory.upsertMany(ids.map((id, n) => input(id, { embedding: new Float32Array(DIMENSIONS).fill(n + 1) })));
         const reads = [...ids.map((id) => memory.get(id) as Pattern), ...memory.iterate(), ...memory.iterate()];
         // Views share slabs, never bytes.
         const ranges = reads.map((p) => [p.embedding.buffer, p.embedding.byteOffset, p.embedding.byteOffset + p.embedding.byteLength] as const);
@@ -60,8 +60,8 @@ describe('pattern store', () => {
           }
         }
         for (const pattern of reads) pattern.embedding.fill(-1);
-        for (const [n, id] of ids.entries()) expect([...(memory.get(id)?.embedding ?? [])]).toEqual(new Array(DIMENSIONS).fill(n));
-        expect([...memory.iterate()].map((p) => p.embedding[0])).toEqual(ids.map((_, n) => n));
+        for (const [n, id] of ids.entries()) expect([...(memory.get(id)?.embedding ?? [])]).toEqual(new Array(DIMENSIONS).fill(n + 1));
+        expect([...memory.iterate()].map((p) => p.embedding[0])).toEqual(ids.map((_, n) => n + 1));
       },
     );
 
@@ -266,7 +266,7 @@ describe('pattern store', () => {
 
     it('keeps records compact: shared msgpack structures, no per-record field names', async () => {
       const memory = await fixture.open({ dimensions: 64 });
-      await memory.upsert(input('compact', { embedding: new Float32Array(64) }));
+      await memory.upsert(input('compact', { embedding: new Float32Array(64).fill(1) }));
       await memory.close();
       const [record] = (await rawRecords(memory.path, 'patterns')).values();
       // 256 embedding bytes plus the values; the fifteen field names alone would add ~130 bytes.
