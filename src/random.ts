@@ -20,9 +20,14 @@ export class SeedError extends SwarmbankError {
   }
 }
 
+/** Whether `value` is a seed `createRandom` accepts: an integer from `MIN_SEED` to `MAX_SEED`. */
+export function isSeed(value: unknown): value is number {
+  return Number.isInteger(value) && (value as number) >= MIN_SEED && (value as number) <= MAX_SEED;
+}
+
 /** Refuses a seed `createRandom` would refuse, for callers that must fail before they create anything. */
 export function assertSeed(seed: number): void {
-  if (!Number.isInteger(seed) || seed < MIN_SEED || seed > MAX_SEED) throw new SeedError(seed);
+  if (!isSeed(seed)) throw new SeedError(seed);
 }
 
 /**

@@ -1,5 +1,5 @@
 import { SwarmbankError } from '../errors.js';
-import { createRandom, MAX_SEED, MIN_SEED, type Random } from '../random.js';
+import { createRandom, isSeed, MAX_SEED, MIN_SEED, type Random } from '../random.js';
 import type { ActorContext, Behaviour, PersistentContext } from './behaviour.js';
 import type { Clock, TimerHandle } from './clock.js';
 import type { AnyActorRef } from './ref.js';
@@ -365,7 +365,7 @@ function validateRule(rule: FaultRule): void {
 }
 
 function checkSeed(seed: unknown, what: string): void {
-  if (!(Number.isInteger(seed) && (seed as number) >= MIN_SEED && (seed as number) <= MAX_SEED)) {
+  if (!isSeed(seed)) {
     throw new FaultPlanError(`${what} must be an integer from ${MIN_SEED} to ${MAX_SEED}, got ${String(seed)}`);
   }
 }

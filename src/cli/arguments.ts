@@ -1,12 +1,12 @@
 import { InvalidArgumentError } from 'commander';
-import { MAX_SEED, MIN_SEED } from '../random.js';
+import { isSeed, MAX_SEED, MIN_SEED } from '../random.js';
 
 /** Parsers for commander options: each refuses a bad value with a message commander prints beside the flag. */
 
 /** A seed `createRandom` accepts: checked at the flag, so the message names the flag rather than a step deep in the run. */
 export function seed(value: string): number {
   const parsed = Number(value);
-  if (value.trim() === '' || !Number.isInteger(parsed) || parsed < MIN_SEED || parsed > MAX_SEED) throw new InvalidArgumentError(`expected an integer from ${MIN_SEED} to ${MAX_SEED}, got "${value}"`);
+  if (value.trim() === '' || !isSeed(parsed)) throw new InvalidArgumentError(`expected an integer from ${MIN_SEED} to ${MAX_SEED}, got "${value}"`);
   return parsed;
 }
 

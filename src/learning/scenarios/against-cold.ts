@@ -26,7 +26,7 @@ export async function againstCold(
   const trained = await bench.trainCurve(agent, agent.id, train, held);
   const run = summarizeRun(trained.curve, settings.target, settings.window, agent.memory.count(), trained.trainingMs);
   const cold = await bench.agent(COLD_AGENT, settings.coldLearningRate);
-  const coldCurve = await bench.trainCurve(cold, 'cold', train, held);
+  const coldCurve = await bench.trainCurve(cold, COLD_AGENT, train, held);
   const baseline = summarizeRun(coldCurve.curve, settings.target, settings.window, cold.memory.count(), coldCurve.trainingMs);
   return {
     start,
