@@ -105,13 +105,23 @@ describe('a damaged data.mdb', () => {
   it('accepts a file that falls short of its newest meta page only while another process is still writing it', async () => {
     const dir = await healthy();
     const file = path.join(dir, 'data.mdb');
-    const whole = path.join(dir, 'whole.mdb');
-    fs.copyFileSync(file, whole);
-    fs.truncateSync(file, fs.statSync(file).size - pageSizeOf(file));
-    const writer = spawn(process.execPath, ['-e', `require('fs').copyFileSync(${JSON.stringify(whole)}, ${JSON.stringify(file)})`]);
+    const size = fs.statSync(file).size;
+    const tailAt = size - pageSizeOf(file);
+    const tail = path.join(dir, 'tail.bin');
+    fs.writeFileSync(tail, fs.readFileSync(file).subarray(tailAt));
+    fs.truncateSync(file, tailAt);
+    // Like LMDB, the writer extends the file by writing past its end and never truncates it. It
+    // says it is up before it writes, so the check starts on a short file however slow the spawn.
+    const script = `const fs = require('fs');
+      process.stdout.write('ready');
+      setTimeout(() => { const fd = fs.openSync(${JSON.stringify(file)}, 'r+'); fs.writeSync(fd, fs.readFileSync(${JSON.stringify(tail)}), 0, undefined, ${tailAt}); fs.closeSync(fd); }, 50);`;
+    const writer = spawn(process.execPath, ['-e', script]);
     const done = new Promise((resolve) => writer.on('exit', resolve));
+    await new Promise((resolve) => writer.stdout.once('data', resolve));
 
+    expect(fs.statSync(file).size).toBe(tailAt);
     expect(() => checkDataFile(dir)).not.toThrow();
+    expect(fs.statSync(file).size).toBe(size);
     await done;
   });
 
