@@ -65,6 +65,7 @@ export {
   openPatternMemory,
   type PatternMemory,
   type PatternMemoryOptions,
+  type PatternReceipt,
   type ConsolidateOptions,
   type ReleaseOptions,
   type ImportOptions,

@@ -7,6 +7,12 @@ export interface StagedChanges {
   readonly from: number;
   readonly to: number;
   readonly patterns: ReadonlyMap<string, Pattern | null>;
+  /**
+   * The patterns were built for the cache, their embeddings copied into its
+   * arena (`ownEmbedding`), and no caller holds them: the cache keeps them
+   * as they are instead of copying each.
+   */
+  readonly adopt: boolean;
 }
 
 /**
@@ -25,8 +31,9 @@ export interface StagedChanges {
  * whole cache is dropped and refilled from LMDB on demand: several
  * processes writing one memory share LMDB's page cache instead.
  *
- * Entries are private copies whose embeddings live in an arena (below);
- * nothing stored here is handed to a caller.
+ * Entries are patterns no caller holds, whose embeddings live in an arena
+ * (below): copies, or patterns an upsert built for the cache and handed to
+ * no one. Nothing stored here is handed to a caller.
  *
  * Copying a transaction's patterns into the cache need not wait for the
  * commit, so it runs as soon as lmdb has run the transaction's callback,
@@ -78,6 +85,9 @@ export class PatternCache {
   rememberRead(readSeq: number, pattern: Pattern): void {
     if (readSeq >= this.seq && readSeq <= this.known() && !this.appliedAhead(pattern.id)) this.insert(pattern.id, pattern);
   }
+
+  /** A copy of a caller's embedding in the cache's arena, for a pattern the cache will adopt (see StagedChanges). */
+  readonly ownEmbedding = (embedding: Float32Array): Float32Array => this.arena.fromFloats(embedding);
 
   /** At the start of a write transaction, given the journal position it sees. */
   beginWrite(txnSeq: number): void {
@@ -147,7 +157,7 @@ export class PatternCache {
     if (this.limit === 0) return;
     for (const [id, pattern] of changes.patterns) {
       if (pattern === null) this.entries.delete(id);
-      else this.insert(id, this.privateCopy(pattern));
+      else this.insert(id, changes.adopt ? pattern : this.privateCopy(pattern));
     }
   }
 

@@ -32,6 +32,16 @@ export interface PatternMemoryOptions {
   readonly cacheSize?: number;
 }
 
+/** What an upsert decided for a pattern: the fields the memory owns, as written. */
+export interface PatternReceipt {
+  readonly id: string;
+  readonly version: number;
+  readonly createdAt: number;
+  readonly updatedAt: number;
+  readonly consolidated: boolean;
+  readonly plasticity: number;
+}
+
 export interface ConsolidateOptions {
   /** The plasticity consolidated patterns get. Default 0.1. */
   readonly plasticity?: number;
@@ -122,8 +132,13 @@ export interface PatternMemory {
    * (`PatternValidationError`), as by every write here.
    */
   upsert(input: PatternInput): Promise<Pattern>;
-  /** Writes all patterns in one transaction: all of them, or none if one is invalid. */
-  upsertMany(inputs: readonly PatternInput[]): Promise<Pattern[]>;
+  /**
+   * Writes all patterns in one transaction: all of them, or none if one is
+   * invalid. Returns what the memory decided for each, in order, not the
+   * patterns: the caller has their content already, and a copy of each to
+   * hand back would cost a batch about as much as storing it again.
+   */
+  upsertMany(inputs: readonly PatternInput[]): Promise<PatternReceipt[]>;
   /** Removes a pattern; false if it was not there. */
   delete(id: string): Promise<boolean>;
   /**
@@ -313,35 +328,41 @@ class LmdbPatternMemory implements PatternMemory {
     return this.readSeq();
   }
 
-  async upsert(input: PatternInput): Promise<Pattern> {
-    const [pattern] = await this.upsertMany([input]);
-    return pattern as Pattern;
+  upsert(input: PatternInput): Promise<Pattern> {
+    // The cache adopts the pattern written, so the caller gets a copy of it.
+    return this.write((scope) => copyOut(this.upsertInput(scope, input)));
   }
 
-  upsertMany(inputs: readonly PatternInput[]): Promise<Pattern[]> {
-    return this.write((scope) => {
-      return inputs.map((input) => {
-        const embedding = ownCopy(input.embedding);
-        let known = scope.knownUnlessAppending(input.id);
-        if (known === undefined) {
-          const owned = { version: 1, createdAt: scope.at, updatedAt: scope.at, consolidated: false, plasticity: input.plasticity ?? 1 };
-          const fresh = this.fromInput(input, owned, embedding);
-          if (scope.recordNew({ type: 'upsert', at: scope.at, pattern: fresh })) return fresh;
-          known = scope.get(input.id) ?? null;
-        }
-        const prior = known ?? undefined;
-        const updatedAt = Math.max(scope.at, prior?.updatedAt ?? 0);
-        const pattern = this.fromInput(input, {
-          version: (prior?.version ?? 0) + 1,
-          createdAt: prior?.createdAt ?? updatedAt,
-          updatedAt,
-          consolidated: prior?.consolidated ?? false,
-          plasticity: input.plasticity ?? prior?.plasticity ?? 1,
-        }, embedding);
-        scope.recordEvent({ type: 'upsert', at: scope.at, pattern });
-        return pattern;
-      });
-    });
+  upsertMany(inputs: readonly PatternInput[]): Promise<PatternReceipt[]> {
+    return this.write((scope) => inputs.map((input) => receiptOf(this.upsertInput(scope, input))));
+  }
+
+  /**
+   * Records one upsert and returns the pattern written, which the cache
+   * adopts once the transaction commits: hand out only copies of it.
+   */
+  private upsertInput(scope: WriteScope, input: PatternInput): Pattern {
+    scope.adopt = true;
+    // Anything but a Float32Array is passed on for validation to refuse.
+    const embedding = input.embedding instanceof Float32Array ? this.cache.ownEmbedding(input.embedding) : input.embedding;
+    let known = scope.knownUnlessAppending(input.id);
+    if (known === undefined) {
+      const owned = { version: 1, createdAt: scope.at, updatedAt: scope.at, consolidated: false, plasticity: input.plasticity ?? 1 };
+      const fresh = this.fromInput(input, owned, embedding);
+      if (scope.recordNew({ type: 'upsert', at: scope.at, pattern: fresh })) return fresh;
+      known = scope.get(input.id) ?? null;
+    }
+    const prior = known ?? undefined;
+    const updatedAt = Math.max(scope.at, prior?.updatedAt ?? 0);
+    const pattern = this.fromInput(input, {
+      version: (prior?.version ?? 0) + 1,
+      createdAt: prior?.createdAt ?? updatedAt,
+      updatedAt,
+      consolidated: prior?.consolidated ?? false,
+      plasticity: input.plasticity ?? prior?.plasticity ?? 1,
+    }, embedding);
+    scope.recordEvent({ type: 'upsert', at: scope.at, pattern });
+    return pattern;
   }
 
   delete(id: string): Promise<boolean> {
@@ -558,7 +579,7 @@ class LmdbPatternMemory implements PatternMemory {
     });
   }
 
-  /** `embedding` is the memory's copy of `input.embedding` when the caller made one (see ownCopy). */
+  /** `embedding` is the memory's copy of `input.embedding` when the caller made one: the cache's for an upsert, else see ownCopy. */
   private fromInput(
     input: PatternInput,
     owned: Pick<Pattern, 'version' | 'createdAt' | 'updatedAt' | 'consolidated' | 'plasticity'>,
@@ -628,6 +649,8 @@ class WriteScope implements PatternState {
   private readonly changes = new Map<string, Pattern | null>();
   /** Patterns read from LMDB by this transaction; undefined when absent. */
   private readonly read = new Map<string, Pattern | undefined>();
+  /** Whether the cache may keep this transaction's patterns as they are (see StagedChanges). */
+  adopt = false;
   /** Whether the next `put` writes the pattern of the event being recorded, whose record goes into the journal. */
   private journaling = false;
   private appending = true;
@@ -796,7 +819,7 @@ class WriteScope implements PatternState {
     if (this.seq !== this.startSeq) this.dbs.meta.put('seq', this.seq);
     if (this.count !== this.startCount) this.dbs.meta.put('count', this.count);
     if (this.seq === this.startSeq && this.changes.size === 0) return undefined;
-    const staged: StagedChanges = { from: this.startSeq + 1, to: this.seq, patterns: this.changes };
+    const staged: StagedChanges = { from: this.startSeq + 1, to: this.seq, patterns: this.changes, adopt: this.adopt };
     this.cache.stage(staged);
     return staged;
   }
@@ -834,6 +857,10 @@ function pagesOf(stats: LmdbStats): number {
  */
 function ownCopy(embedding: unknown): Float32Array {
   return (embedding instanceof Float32Array ? callerEmbeddings.fromFloats(embedding) : embedding) as Float32Array;
+}
+
+function receiptOf(p: Pattern): PatternReceipt {
+  return { id: p.id, version: p.version, createdAt: p.createdAt, updatedAt: p.updatedAt, consolidated: p.consolidated, plasticity: p.plasticity };
 }
 
 function missing(id: string): never {

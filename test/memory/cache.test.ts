@@ -58,8 +58,10 @@ describe('pattern read cache', () => {
   it('reads through LMDB when the cache is off', async () => {
     const dir = fixture.dir();
     const memory = await fixture.open({ path: dir, cacheSize: 0 });
-    const [written] = await memory.upsertMany([input('a'), input('b')]);
+    await memory.upsertMany([input('b'), input('c')]);
+    const written = await memory.upsert(input('a'));
     expect(memory.get('a')).toEqual(written);
+    expect(memory.get('c')).toMatchObject({ id: 'c', embedding: input('c').embedding, version: 1 });
     await expect(fixture.open({ cacheSize: -1 })).rejects.toMatchObject({ code: 'MEMORY_OPTIONS', option: 'cacheSize' });
   });
 });
@@ -82,7 +84,7 @@ describe('pattern read cache, while a write commits', () => {
     cache.rememberRead(0, stored('a', 1));
     cache.beginWrite(0);
     const written = stored('a', 2);
-    const changes = { from: 1, to: 2, patterns: new Map<string, Pattern | null>([['a', written], ['b', null]]) };
+    const changes = { from: 1, to: 2, patterns: new Map<string, Pattern | null>([['a', written], ['b', null]]), adopt: false };
     cache.stage(changes);
     await Promise.resolve();
 
@@ -102,7 +104,7 @@ describe('pattern read cache, while a write commits', () => {
   it('drops copies made ahead of a commit that fails', async () => {
     const cache = new PatternCache(10, 0, expectations);
     cache.beginWrite(0);
-    cache.stage({ from: 1, to: 1, patterns: new Map([['a', stored('a', 1)]]) });
+    cache.stage({ from: 1, to: 1, patterns: new Map([['a', stored('a', 1)]]), adopt: false });
     await Promise.resolve();
     cache.clear();
     cache.beginWrite(0);
@@ -112,12 +114,23 @@ describe('pattern read cache, while a write commits', () => {
   it('makes the copies when the commit is reported if the cache was reset before it could', async () => {
     const cache = new PatternCache(10, 0, expectations);
     cache.beginWrite(0);
-    const changes = { from: 1, to: 1, patterns: new Map([['a', stored('a', 1)]]) };
+    const changes = { from: 1, to: 1, patterns: new Map([['a', stored('a', 1)]]), adopt: false };
     cache.stage(changes);
     cache.clear();
     await Promise.resolve();
     expect(cache.committed('a')).toBeUndefined();
     cache.settle(changes);
     expect(cache.committed('a')).toEqual(stored('a', 1));
+  });
+
+  it('keeps the patterns of an adopting write as they are, with no copy', async () => {
+    const cache = new PatternCache(10, 0, expectations);
+    cache.beginWrite(0);
+    const written = { ...stored('a', 1), embedding: cache.ownEmbedding(input('a').embedding) };
+    const changes = { from: 1, to: 1, patterns: new Map([['a', written]]), adopt: true };
+    cache.stage(changes);
+    await Promise.resolve();
+    cache.settle(changes);
+    expect(cache.committed('a')).toBe(written);
   });
 });

@@ -187,13 +187,13 @@ describe('pattern journal', () => {
 
     it('refuses invalid events, writing nothing of their chunk', async () => {
       const source = await fixture.open();
-      const [a] = await source.upsertMany([input('a')]);
+      const a = await source.upsert(input('a'));
       const target = await fixture.open();
-      const upsert = { type: 'upsert', seq: 1, at: 1, pattern: a! } as const;
+      const upsert = { type: 'upsert', seq: 1, at: 1, pattern: a } as const;
       await expect(
         target.restore({ events: [upsert, { type: 'consolidate', seq: 2, at: 2, id: 'a', consolidated: true, plasticity: 5 }] }),
       ).rejects.toMatchObject({ code: 'PATTERN_INVALID', field: 'plasticity' });
-      await expect(target.restore({ events: [{ ...upsert, pattern: { ...a!, confidence: Number.NaN } }] })).rejects.toMatchObject({
+      await expect(target.restore({ events: [{ ...upsert, pattern: { ...a, confidence: Number.NaN } }] })).rejects.toMatchObject({
         field: 'confidence',
       });
       expect(target.count()).toBe(0);

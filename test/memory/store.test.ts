@@ -87,15 +87,22 @@ describe('pattern store', () => {
       expect(() => memory.getInto('a', new Float32Array(DIMENSIONS + 1))).toThrow(MemoryOptionsError);
     });
 
-    it('returns a batch\'s patterns with embeddings of their own values, copied from what it was given', async () => {
-      const memory = await fixture.open();
+    it('returns what it decided for each pattern of a batch, in order, and keeps its own copies of the embeddings', async () => {
+      const clock = { now: 1_000 };
+      const memory = await fixture.open({ clock: () => clock.now });
+      await memory.upsert(input('p1'));
+      await memory.consolidate(['p1'], { plasticity: 0.2 });
+      clock.now = 2_000;
       const embeddings = [1, 2, 3].map((n) => new Float32Array(DIMENSIONS).fill(n));
-      const written = await memory.upsertMany(embeddings.map((embedding, n) => input(`p${n}`, { embedding })));
+      const receipts = await memory.upsertMany(embeddings.map((embedding, n) => input(`p${n}`, { embedding })));
+      expect(receipts).toEqual([
+        { id: 'p0', version: 1, createdAt: 2_000, updatedAt: 2_000, consolidated: false, plasticity: 1 },
+        { id: 'p1', version: 3, createdAt: 1_000, updatedAt: 2_000, consolidated: true, plasticity: 0.2 },
+        { id: 'p2', version: 1, createdAt: 2_000, updatedAt: 2_000, consolidated: false, plasticity: 1 },
+      ]);
       for (const embedding of embeddings) embedding.fill(0);
-      expect(written.map((p) => [...p.embedding])).toEqual([1, 2, 3].map((n) => new Array(DIMENSIONS).fill(n)));
-      (written[1]?.embedding as Float32Array).fill(-1);
-      expect([...(written[0]?.embedding ?? [])]).toEqual(new Array(DIMENSIONS).fill(1));
-      expect([...(written[2]?.embedding ?? [])]).toEqual(new Array(DIMENSIONS).fill(3));
+      expect([0, 1, 2].map((n) => [...(memory.get(`p${n}`)?.embedding ?? [])])).toEqual([1, 2, 3].map((n) => new Array(DIMENSIONS).fill(n)));
+      (memory.get('p1')?.embedding as Float32Array).fill(-1);
       expect(memory.get('p1')?.embedding[0]).toBe(2);
     });
 
@@ -246,7 +253,8 @@ describe('pattern store', () => {
     it('imports patterns validated first, refusing the whole set when one is bad', async () => {
       const source = await fixture.open();
       const target = await fixture.open();
-      const exported = await source.upsertMany([input('x'), input('y')]);
+      await source.upsertMany([input('x'), input('y')]);
+      const exported = [...source.iterate()];
       await target.upsert(input('y'));
       await target.consolidate(['y']);
 
@@ -290,7 +298,7 @@ describe('pattern store', () => {
     it('keeps every pattern across a reopen', async () => {
       const dir = fixture.dir();
       const memory = await fixture.open({ path: dir });
-      const written = await memory.upsertMany([input('a'), input('b', { tags: [] })]);
+      const written = [await memory.upsert(input('a')), await memory.upsert(input('b', { tags: [] }))];
       await memory.close();
       const reopened = await fixture.open({ path: dir });
       expect([...reopened.iterate()]).toEqual(written);
