@@ -37,6 +37,8 @@ import type {
  *   flow control;
  * - that flow control bounds nothing unless the readable's queue is kept
  *   bounded by hand (`boundReadQueue`);
+ * - the library ends a session's HTTP/2 stream in a way that can leave Node
+ *   20 writing empty DATA frames for ever (`resetOnClose`);
  * - importing the library prints "Problem loading http3-quiche transport"
  *   traces when the native transport is absent: they are filtered out here
  *   while the library loads, and replaced by one warning to the given logger.
@@ -449,6 +451,8 @@ function wrapSession(wt: WtSession, peer: PeerIdentity, channelOptions: ChannelO
     },
   };
 
+  if (http2) resetOnClose(wt);
+
   function channelOf(stream: WtBidirectionalStream): FrameChannel {
     if (http2) boundReadQueue(wt, stream);
     return streamChannel(stream, {
@@ -490,6 +494,43 @@ function boundReadQueue(wt: WtSession, stream: WtBidirectionalStream): void {
     const room = own.readableController?.desiredSize;
     if (typeof room === 'number' && room < -READ_QUEUE_BYTES) result.stopReading = true;
     return result;
+  };
+}
+
+/** The library's end of a session's HTTP/2 stream: it writes the session's capsules, the close among them, and closes the stream. */
+interface WtCapsuleParser {
+  readonly stream?: { readonly closed: boolean; destroy(): void };
+  closeHttp2Stream?(code: number): void;
+}
+
+/**
+ * The library closes a session's HTTP/2 stream with `stream.close(code)`
+ * then, at once, `stream.destroy()`: when the peer's close capsule arrives,
+ * and when its own close capsule is written. Node 20 holds back the
+ * RST_STREAM of a `close(0)` until the stream's writable has finished, and
+ * the destroy that follows drops it for good: if bytes were still queued
+ * (our own close capsule, behind a full flow control window, as when both
+ * sides close at once), nghttp2 keeps the stream open with data to send,
+ * while Node has forgotten the stream. At the next window update nghttp2
+ * asks Node for that data, gets 0 bytes for a stream Node no longer knows,
+ * and asks again: it writes empty DATA frames into memory for ever, inside
+ * one native call. The event loop never returns, no timer fires, and the
+ * process grows by gigabytes a minute until the kernel kills it. So a close
+ * with code 0 destroys the stream alone, which Node resets at once (code
+ * NO_ERROR) whatever state its writable is in; other codes were never held
+ * back. What was queued is dropped either way: the session is over.
+ * Nothing is done where the library is not laid out so.
+ */
+function resetOnClose(wt: WtSession): void {
+  type Internals = { readonly objint?: { readonly capsParser?: WtCapsuleParser } };
+  const internals = wt as unknown as Internals & { readonly sessionint?: Internals };
+  // A client's session is inside its WebTransport object; a server's is the object itself.
+  const parser = (internals.sessionint ?? internals).objint?.capsParser;
+  const close = parser?.closeHttp2Stream;
+  if (parser === undefined || typeof close !== 'function') return;
+  parser.closeHttp2Stream = function (this: WtCapsuleParser, code: number) {
+    if (code === 0 && this.stream !== undefined && !this.stream.closed) this.stream.destroy();
+    else close.call(this, code);
   };
 }
 

@@ -168,6 +168,8 @@ describe('remote refs', () => {
     expect(sink.got[0]!.v).toHaveLength(3);
     expect(aEvents.filter((e) => e.type === 'dead-letter')).toHaveLength(1);
     expect(cluster(aEvents, 'b').map((e) => e.type)).toEqual([]);
+    // The small message's acknowledgement comes back a little after it is delivered.
+    await until('b acknowledged the small message', () => member(a, 'b').counters.outbox === 0);
     expect(member(a, 'b').counters).toMatchObject({ undeliverable: 1, outbox: 0 });
     expect(await ask(a.ref<EchoMsg>('b', '/echo'), (replyTo) => ({ type: 'echo', text: 'still', replyTo }), 5_000)).toBe('echo still');
   });

@@ -211,6 +211,60 @@ describe('webtransport', () => {
     }
   });
 
+  it('resets its HTTP/2 stream at once when the peer closes the session while ours still has bytes to send, and the process keeps running', async () => {
+    // The peer is a plain HTTP/2 server that grants no window, so the client's own close capsule stays queued; the
+    // peer closes the session too, then opens its window. A client that left its stream unreset would spin in Node's
+    // http2 for ever, growing until killed: it runs in a process of its own, so that fails this test, not the runner.
+    const server = http2.createSecureServer({ cert: certificate.certPem, key: certificate.keyPem, settings: { enableConnectProtocol: true, initialWindowSize: 0 } });
+    const sessions: http2.ServerHttp2Session[] = [];
+    server.on('session', (session) => sessions.push(session));
+    const incoming = new Promise<http2.ServerHttp2Stream>((resolve) => server.once('stream', (stream) => resolve(stream)));
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const { port } = server.address() as { port: number };
+    const fixture = fileURLToPath(new URL('./fixtures/close-race-client.ts', import.meta.url));
+    const child = spawn(process.execPath, ['--import', 'tsx', fixture, `https://127.0.0.1:${port}/swarmbank`, Buffer.from(certificate.hash).toString('hex')], {
+      stdio: ['pipe', 'pipe', 'inherit'],
+    });
+    children.push(child);
+    const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
+    const step = async (waitMs: number): Promise<unknown> => {
+      let timer: NodeJS.Timeout | undefined;
+      try {
+        const next = await Promise.race([
+          lines.next(),
+          new Promise<never>((_, reject) => {
+            timer = setTimeout(() => reject(new Error(`the client said nothing for ${waitMs} ms`)), waitMs);
+          }),
+        ]);
+        return next.done ? { step: 'exited' } : JSON.parse(next.value as string);
+      } finally {
+        clearTimeout(timer);
+      }
+    };
+    try {
+      const stream = await incoming;
+      stream.respond({ ':status': 200 });
+      const reset = new Promise<number | undefined>((resolve) => stream.once('close', () => resolve(stream.rstCode)));
+      expect(await step(20_000)).toEqual({ step: 'ready' });
+      child.stdin!.write('close\n');
+      // Once the client's close is queued behind the shut window, close from this side too: a WT_CLOSE_SESSION
+      // capsule (type 0x2843, 4 bytes long: code 0, no reason).
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      stream.write(Buffer.from([0x68, 0x43, 4, 0, 0, 0, 0]));
+      expect(await step(10_000)).toEqual({ step: 'closed', code: 0, reason: '' });
+      // The stream may be gone already (reset): the window opens on its connection.
+      sessions[0]!.settings({ initialWindowSize: 65_535 });
+      expect(await step(10_000)).toEqual({ step: 'alive' });
+      // Reset with NO_ERROR, though its writable had not finished (Node held such a reset back until it had).
+      expect(await reset).toBe(0);
+    } finally {
+      child.kill('SIGKILL');
+      for (const session of sessions) session.destroy();
+      server.close();
+    }
+  }, 40_000);
+
   it('makes a sender wait while its peer does not read, with the bytes in between bounded, and delivers all once it reads', async () => {
     const listener = await webTransport({ certificate, preferHttp3: false }).listen('127.0.0.1', 0);
     listeners.push(listener);
