@@ -196,7 +196,13 @@ export class PeerLink {
     if (attachment === undefined) return;
     this.attached = undefined;
     this.status = 'down';
-    attachment.session.close({ code: closeCode, reason });
+    try {
+      attachment.session.close({ code: closeCode, reason });
+    } catch {
+      // A transport may refuse to close a session already closing. The link is down all the same, and a
+      // throw here would skip member-down and the waiters, and fail whoever detached (a partition asked
+      // of a control actor, a heartbeat) half-way.
+    }
     this.host.publish({ type: 'member-down', node: this.node, reason, at: this.host.now() });
     const waiters = this.downWaiters;
     this.downWaiters = [];

@@ -6,7 +6,7 @@ import type { CurvePoint } from '../learning/scenarios/curve.js';
 import { MAX_ID_LENGTH, type Pattern } from '../memory/pattern.js';
 import type { MemberInfo, Node, NodeOptions } from '../net/node.js';
 import { clusterProgress, type ProgressMessage, readProgress } from './cluster-progress.js';
-import { answerOperator, OneAtATime, type OperatorMessage, startClusterParts } from './cluster-node.js';
+import { answerOperator, controlBehaviour, OneAtATime, type OperatorMessage, startClusterParts } from './cluster-node.js';
 import type { HierarchicalConfig } from './config.js';
 import type { DeploymentMetrics, RunOptions, TopologyMetrics } from './deployment.js';
 import { mergeScores, scoreCalls, summarize } from './evaluation.js';
@@ -135,7 +135,7 @@ export class ClusterHierarchicalDeployment extends SwarmDeployment<'hierarchical
     this.progress = this.runtime.spawn(this.root, clusterProgress('cluster-hierarchy/progress'), { name: 'progress' });
     this.link = new LeaderLink(this.swarm, this.events, () => this.runtime.clock.now());
     this.runtime.spawn(this.root, stateless<HierarchyDirectoryMessage>((message) => this.directory(message)), { name: 'directory' });
-    this.runtime.spawn(this.root, stateless<HierarchyControlMessage>((message) => answerOperator(this, message)), { name: 'control' });
+    this.runtime.spawn(this.root, controlBehaviour<HierarchyControlMessage>((message) => answerOperator(this, message)), { name: 'control' });
   }
 
   /** Starts this node's part of the hierarchy and joins the cluster. */

@@ -6,7 +6,7 @@ import { DEFAULT_SCREEN } from '../agents/recent.js';
 import type { CurvePoint } from '../learning/scenarios/curve.js';
 import type { MemberInfo, Node, NodeOptions } from '../net/node.js';
 import { clusterProgress, type ProgressMessage, readProgress } from './cluster-progress.js';
-import { answerOperator, OneAtATime, type OperatorMessage, startClusterParts } from './cluster-node.js';
+import { answerOperator, controlBehaviour, OneAtATime, type OperatorMessage, startClusterParts } from './cluster-node.js';
 import type { MeshConfig } from './config.js';
 import type { DeploymentMetrics, DeployOptions, RunOptions, TopologyMetrics } from './deployment.js';
 import { summarize } from './evaluation.js';
@@ -139,7 +139,7 @@ export class ClusterMeshDeployment extends SwarmDeployment<'mesh'> {
     });
     this.progress = this.runtime.spawn(this.root, clusterProgress('cluster-mesh/progress'), { name: 'progress' });
     this.runtime.spawn(this.root, stateless<DirectoryMessage>((message) => this.directory(message)), { name: 'directory' });
-    this.runtime.spawn(this.root, stateless<ClusterControlMessage>((message) => this.control(message)), { name: 'control' });
+    this.runtime.spawn(this.root, controlBehaviour<ClusterControlMessage>((message) => this.control(message)), { name: 'control' });
   }
 
   /** Starts this node's part of the mesh and joins the cluster. */

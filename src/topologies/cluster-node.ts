@@ -1,4 +1,5 @@
 import { dispatch } from '../actors/ask.js';
+import { type Behaviour, stateless } from '../actors/behaviour.js';
 import type { ActorRef } from '../actors/ref.js';
 import { startNode, type Node, type NodeOptions } from '../net/node.js';
 import type { TopologyName } from './config.js';
@@ -38,6 +39,36 @@ export async function answerOperator<Status>(deployment: Operated<Status>, messa
       dispatch(message.replyTo, true);
       return;
   }
+}
+
+/** What a control actor tells itself when an answer it started failed; a symbol, so no peer can send it. */
+const ANSWER_FAILED = Symbol('answer-failed');
+
+interface AnswerFailed {
+  readonly [ANSWER_FAILED]: Error;
+}
+
+/**
+ * The behaviour of a node's control actor. An actor awaits each message
+ * before it takes the next, and an operator's messages do not all take
+ * alike: a training run takes minutes, a sync waits out the ask timeout of
+ * a peer that just went away, while a partition, a heal or a status takes
+ * a moment. Awaited one after the other, a partition sent during a sync or
+ * a run went unanswered until it ended, and the operator's ask timed out
+ * with the node alive and well. So each answer runs on its own and the
+ * actor takes the next message at once: what must not interleave is kept
+ * apart where it runs (training runs one at a time, pulls are merged). An
+ * answer that fails is still the actor's failure: it fails on it, and its
+ * supervisor sees the error as before.
+ */
+export function controlBehaviour<Msg extends object>(answer: (message: Msg) => Promise<void>): Behaviour<Msg> {
+  return stateless<Msg | AnswerFailed>((message, ctx) => {
+    // Whatever a peer sends arrives here too, a malformed message included: it must not crash the actor.
+    if (typeof message === 'object' && message !== null && ANSWER_FAILED in message) throw message[ANSWER_FAILED];
+    answer(message).catch((error: unknown) => {
+      dispatch(ctx.self, { [ANSWER_FAILED]: error instanceof Error ? error : new Error(String(error)) });
+    });
+  }) as Behaviour<Msg>;
 }
 
 /** A deployment's parts and its node on the network; if the node cannot start, the parts are closed again. */

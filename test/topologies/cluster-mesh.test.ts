@@ -2,9 +2,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { ask } from '../../src/actors/ask.js';
+import type { ActorRef } from '../../src/actors/ref.js';
+import { createRuntime } from '../../src/actors/runtime.js';
 import { featureSpace } from '../../src/learning/features.js';
 import { generateCertificate, type NodeCertificate } from '../../src/net/certificate.js';
-import { ClusterMeshDeployment } from '../../src/topologies/cluster-mesh.js';
+import { startNode } from '../../src/net/node.js';
+import { CONTROL_PATH, type ClusterControlMessage, ClusterMeshDeployment, type ClusterMeshStatus } from '../../src/topologies/cluster-mesh.js';
 import { meshSchema } from '../../src/topologies/config.js';
 
 const SECRET = 'cluster-mesh-test-secret-0123456789';
@@ -12,7 +16,10 @@ const config = meshSchema.parse({ topology: 'mesh', agentCount: 6, consensusThre
 const started: ClusterMeshDeployment[] = [];
 const dirs: string[] = [];
 
+const cleanups: (() => Promise<unknown>)[] = [];
+
 afterEach(async () => {
+  await Promise.all(cleanups.splice(0).map((cleanup) => cleanup()));
   await Promise.all(started.splice(0).map((mesh) => mesh.stop()));
   for (const dir of dirs.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
 });
@@ -120,4 +127,45 @@ describe('cluster mesh', () => {
     expect(new Set(sets.values()).size).toBe(1);
     expect([...sets.values()][0]!.split(',').length).toBeGreaterThan([...before.values()][0]!.length);
   });
+
+  it('answers an operator at once while it trains: a partition, a heal and a status do not wait for the training run', { timeout: 60_000 }, async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'swarmbank-cluster-mesh-'));
+    dirs.push(dir);
+    const a = await startMesh('a', path.join(dir, 'a'), []);
+    const b = await startMesh('b', path.join(dir, 'b'), [a]);
+    await b.node.whenUp('a');
+    // The operator: a client-only node, as the CLI or a test harness drives a mesh node.
+    const runtime = createRuntime({ name: 'operator' });
+    const operator = await startNode({ id: 'operator', runtime, secret: SECRET, certificate: certificate!, protocol: 'http2', peers: [`127.0.0.1:${b.node.address!.port}`] });
+    cleanups.push(async () => {
+      await operator.stop();
+      await runtime.stop();
+    });
+    await operator.whenUp('b');
+    const control = operator.ref<ClusterControlMessage>('b', CONTROL_PATH);
+    let trained = false;
+    const training = ask(control, (replyTo: ActorRef<ClusterMeshStatus>) => ({ type: 'train', episodes: 10, replyTo }), 50_000).finally(() => (trained = true));
+    // Awaited at the end; a test failing before must not leave it unhandled.
+    training.catch(() => undefined);
+    const episodes: number[] = [];
+    b.events.on('episode', (e) => episodes.push(e.episode));
+    await until(() => episodes.length > 0, 20_000);
+
+    // Timeouts loose enough for a loaded machine (an episode holds this process's event loop): what is checked is the order.
+    await expect(ask(control, (replyTo: ActorRef<true>) => ({ type: 'partition', nodes: ['a'], replyTo }), 15_000)).resolves.toBe(true);
+    expect(trained, 'the partition was answered while the training run went on').toBe(false);
+    expect(b.node.up(), 'cut off from a').toEqual(['operator']);
+    await expect(ask(control, (replyTo: ActorRef<true>) => ({ type: 'heal', replyTo }), 15_000)).resolves.toBe(true);
+    expect((await ask(control, (replyTo: ActorRef<ClusterMeshStatus>) => ({ type: 'status', replyTo }), 15_000)).node).toBe('b');
+    expect(trained, 'the heal and the status were answered while the training run went on').toBe(false);
+    expect((await training).episodes).toBe(10);
+  });
 });
+
+async function until(check: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`not within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
