@@ -101,6 +101,8 @@ export class PeerLink {
   private oversizeAt: number | undefined;
   private asksRefusedPublished = false;
   private pumping: Attachment | undefined;
+  /** The session this node is leaving: its end, or a write failing on it, is the peer's answer to our goodbye. */
+  private leaving: Attachment | undefined;
   private tokens: number;
   private tokensAt = 0;
   private readonly pendingAsks = new Map<string, number>();
@@ -233,17 +235,24 @@ export class PeerLink {
     if (this.attached !== undefined) this.control(this.attached, { t: 'pins', hashes });
   }
 
-  /** Leaves on purpose: says bye, flushes, and closes; what the peer has not acknowledged becomes dead letters. */
+  /**
+   * Leaves on purpose: says bye and waits for the peer to close the session, then closes it; what the peer
+   * has not acknowledged becomes dead letters.
+   */
   async close(): Promise<void> {
     const attachment = this.attached;
     if (attachment !== undefined) {
-      // A peer that stopped reading could hold the goodbye (even the send, under backpressure) for ever.
+      this.leaving = attachment;
+      // A session closed by us discards what the peer has received and not yet read (the transport fails a
+      // session's streams when the close arrives), the goodbye among it: the peer would see us fail, not leave.
+      // The peer closes the session once it has read the goodbye, and that close is its acknowledgement. A peer
+      // that stopped reading could withhold it (or even the send, under backpressure) for ever.
       let timer: NodeJS.Timeout | undefined;
-      const goodbye = (async () => {
+      const acknowledged = (async () => {
         await attachment.channel.send({ t: 'bye' } satisfies WireMessage);
-        await attachment.channel.flush();
+        await attachment.session.closed;
       })().catch(() => undefined);
-      await Promise.race([goodbye, new Promise((resolve) => (timer = setTimeout(resolve, BYE_TIMEOUT_MS)))]);
+      await Promise.race([acknowledged, new Promise((resolve) => (timer = setTimeout(resolve, BYE_TIMEOUT_MS)))]);
       clearTimeout(timer);
       this.detach('node stopped');
     }
@@ -294,7 +303,7 @@ export class PeerLink {
             continue;
           }
           // The session broke mid-write: the messages stay in the outbox for the next session.
-          if (this.attached === attachment) this.detach('write failed');
+          this.lost(attachment, 'write failed');
           return;
         }
         // Counted when handed over: a write still pending on a session that is gone counts as written.
@@ -342,11 +351,11 @@ export class PeerLink {
         }
         if (!this.handle(attachment, message)) return;
       }
-      if (this.attached === attachment) this.detach('session ended');
+      this.lost(attachment, 'session ended');
     } catch (error) {
       if (this.attached !== attachment) return;
       if (error instanceof FrameError) this.refuse('bad-frame', `bad frame: ${error.message}`);
-      else this.detach('session failed');
+      else this.lost(attachment, 'session failed');
     }
   }
 
@@ -437,9 +446,12 @@ export class PeerLink {
   }
 
   private control(attachment: Attachment, message: WireMessage): void {
-    attachment.channel.send(message).catch(() => {
-      if (this.attached === attachment) this.detach('write failed');
-    });
+    attachment.channel.send(message).catch(() => this.lost(attachment, 'write failed'));
+  }
+
+  /** The session ended or broke under us: the peer is down, unless we are leaving it, when `close` says why. */
+  private lost(attachment: Attachment, reason: string): void {
+    if (this.attached === attachment && this.leaving !== attachment) this.detach(reason);
   }
 
   /** A token bucket refilled at the rate limit, holding at most one second's worth. */
@@ -461,7 +473,7 @@ export class PeerLink {
   }
 }
 
-/** How long a node stopping waits for its goodbye to reach a peer. */
+/** How long a node stopping waits for a peer to close the session after its goodbye. */
 const BYE_TIMEOUT_MS = 1_000;
 
 /** Close code of a session a node refused (bad token, bad frame, over a limit). */

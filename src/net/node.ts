@@ -305,7 +305,10 @@ export class Node {
     this.wake();
   }
 
-  /** Says bye to every peer, closes sessions and the listener, and stops dialling. The runtime is left running. */
+  /**
+   * Says bye to every peer and waits (up to a second) for each to close its session, so each sees this node
+   * leave rather than fail; then closes what is left and the listener, and stops dialling. The runtime is left running.
+   */
   stop(): Promise<void> {
     this.stopping ??= (async () => {
       clearInterval(this.heartbeat);
