@@ -10,6 +10,7 @@ import { generateCertificate, type NodeCertificate } from '../../src/net/certifi
 import { startNode } from '../../src/net/node.js';
 import { CONTROL_PATH, type ClusterControlMessage, ClusterMeshDeployment, type ClusterMeshStatus } from '../../src/topologies/cluster-mesh.js';
 import { meshSchema } from '../../src/topologies/config.js';
+import { until } from '../net/support.js';
 
 const SECRET = 'cluster-mesh-test-secret-0123456789';
 const config = meshSchema.parse({ topology: 'mesh', agentCount: 6, consensusThreshold: 0.66 });
@@ -149,7 +150,7 @@ describe('cluster mesh', () => {
     training.catch(() => undefined);
     const episodes: number[] = [];
     b.events.on('episode', (e) => episodes.push(e.episode));
-    await until(() => episodes.length > 0, 20_000);
+    await until('b starting its training run', () => episodes.length > 0, 20_000);
 
     // Timeouts loose enough for a loaded machine (an episode holds this process's event loop): what is checked is the order.
     await expect(ask(control, (replyTo: ActorRef<true>) => ({ type: 'partition', nodes: ['a'], replyTo }), 15_000)).resolves.toBe(true);
@@ -161,11 +162,3 @@ describe('cluster mesh', () => {
     expect((await training).episodes).toBe(10);
   });
 });
-
-async function until(check: () => boolean, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`not within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
