@@ -135,8 +135,8 @@ export interface PatternMemory {
   /**
    * Writes all patterns in one transaction: all of them, or none if one is
    * invalid. Returns what the memory decided for each, in order, not the
-   * patterns: the caller has their content already, and a copy of each to
-   * hand back would cost a batch about as much as storing it again.
+   * patterns: the caller has their content already, and handing each back
+   * would cost a copy of its embedding beside the one the cache keeps.
    */
   upsertMany(inputs: readonly PatternInput[]): Promise<PatternReceipt[]>;
   /** Removes a pattern; false if it was not there. */
