@@ -481,8 +481,8 @@ function wrapSession(wt: WtSession, peer: PeerIdentity, channelOptions: ChannelO
 function boundReadQueue(wt: WtSession, stream: WtBidirectionalStream): void {
   let own = stream as WtStreamObject;
   if (own.objint === undefined) {
-    const internals = wt as unknown as { sessionint?: { streamObjs?: Iterable<WtStreamObject> }; streamObjs?: Iterable<WtStreamObject> };
-    own = [...((internals.sessionint ?? internals).streamObjs ?? [])].find((candidate) => candidate.readable === stream.readable) ?? own;
+    const streams = sessionInternals<{ readonly streamObjs?: Iterable<WtStreamObject> }>(wt).streamObjs ?? [];
+    own = [...streams].find((candidate) => candidate.readable === stream.readable) ?? own;
   }
   const transport = own.objint;
   const commit = own.commitReadBuffer;
@@ -522,16 +522,19 @@ interface WtCapsuleParser {
  * Nothing is done where the library is not laid out so.
  */
 function resetOnClose(wt: WtSession): void {
-  type Internals = { readonly objint?: { readonly capsParser?: WtCapsuleParser } };
-  const internals = wt as unknown as Internals & { readonly sessionint?: Internals };
-  // A client's session is inside its WebTransport object; a server's is the object itself.
-  const parser = (internals.sessionint ?? internals).objint?.capsParser;
+  const parser = sessionInternals<{ readonly objint?: { readonly capsParser?: WtCapsuleParser } }>(wt).objint?.capsParser;
   const close = parser?.closeHttp2Stream;
   if (parser === undefined || typeof close !== 'function') return;
   parser.closeHttp2Stream = function (this: WtCapsuleParser, code: number) {
     if (code === 0 && this.stream !== undefined && !this.stream.closed) this.stream.destroy();
     else close.call(this, code);
   };
+}
+
+/** The library's object for the session: a client's is inside its WebTransport object, a server's is the object itself. */
+function sessionInternals<Internals extends object>(wt: WtSession): Partial<Internals> {
+  const outer = wt as unknown as Partial<Internals> & { readonly sessionint?: Partial<Internals> };
+  return outer.sessionint ?? outer;
 }
 
 function safeClose(wt: WtSession, info: { closeCode: number; reason: string }): void {
