@@ -4,6 +4,7 @@ import type { RuntimeEvent } from '../../src/actors/events.js';
 import type { ActorRef } from '../../src/actors/ref.js';
 import { createRuntime, type Runtime } from '../../src/actors/runtime.js';
 import { controlBehaviour } from '../../src/topologies/cluster-node.js';
+import { until } from '../net/support.js';
 
 type Msg =
   | { readonly type: 'slow'; readonly replyTo: ActorRef<string> }
@@ -52,8 +53,7 @@ describe("a node's control actor", () => {
   it('fails on an answer that failed, so its supervisor sees the error, and answers on after its restart', async () => {
     const { ref, events } = control();
     dispatch(ref, { type: 'fail' });
-    const deadline = Date.now() + 2_000;
-    while (!events.some((e) => e.type === 'restarted') && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
+    await until('the control actor restarted', () => events.some((e) => e.type === 'restarted'), 2_000);
     const crashed = events.filter((e): e is Extract<RuntimeEvent, { type: 'crashed' }> => e.type === 'crashed');
     expect(crashed.map((e) => [e.path, e.error.message])).toEqual([['/control', 'the answer failed']]);
     expect(events.some((e) => e.type === 'restarted'), 'restarted').toBe(true);
